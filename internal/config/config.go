@@ -1,0 +1,191 @@
+// Package config parses Aether's process configuration from environment
+// variables, once, in main. Nothing else in the tree reads the environment
+// (STYLE.md rule 4): every other package receives the values it needs.
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole process configuration of both binaries. Each binary
+// uses the fields it needs; parsing them all keeps one reference table.
+type Config struct {
+	Listen            string
+	WorkerListen      string
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	ConfigFile        string
+	EncryptionKey     []byte
+	AdminToken        string
+	LogLevel          slog.Level
+	LogFormat         string
+	ShutdownTimeout   time.Duration
+	MaxBodyBytes      int64
+	FirstByteTimeout  time.Duration
+	RequestTimeout    time.Duration
+	SnapshotRefresh   time.Duration
+	JournalDir        string
+	AccountingMode    string
+	LimitsMode        string
+	TemporalUIURL     string
+}
+
+// Var documents one environment variable: its name, default and meaning.
+// The README's configuration reference is checked against this table.
+type Var struct {
+	Name    string
+	Default string
+	Help    string
+	set     func(c *Config, v string) error
+}
+
+// Vars is the reference table of every variable Aether reads.
+var Vars = []Var{
+	{"AETHER_LISTEN", "127.0.0.1:8080", "address the API (gateway, admin, /metrics) listens on", setAddr(func(c *Config) *string { return &c.Listen })},
+	{"AETHER_WORKER_LISTEN", "127.0.0.1:8081", "address the worker serves /healthz and /metrics on", setAddr(func(c *Config) *string { return &c.WorkerListen })},
+	{"AETHER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aether?sslmode=disable", "Postgres connection URL", setURL(func(c *Config) *string { return &c.DatabaseURL }, "postgres://", "postgresql://")},
+	{"AETHER_TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", setAddr(func(c *Config) *string { return &c.TemporalAddress })},
+	{"AETHER_TEMPORAL_NAMESPACE", "default", "Temporal namespace", setString(func(c *Config) *string { return &c.TemporalNamespace }, false)},
+	{"AETHER_TEMPORAL_TASK_QUEUE", "aether-requests", "task queue of the request workflows", setString(func(c *Config) *string { return &c.TaskQueue }, false)},
+	{"AETHER_TEMPORAL_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI base URL, used for links to a request's workflow", setURL(func(c *Config) *string { return &c.TemporalUIURL }, "http://", "https://")},
+	{"AETHER_CONFIG", "", "declarative YAML file seeding providers, endpoints, keys, models, prices, users and gateway keys at start-up (empty: none)", setString(func(c *Config) *string { return &c.ConfigFile }, true)},
+	{"AETHER_ENCRYPTION_KEY", "", "32-byte key (64 hex characters or base64) encrypting provider secrets with AES-256-GCM; required", setKey},
+	{"AETHER_ADMIN_TOKEN", "", "bearer token of the admin API (empty: admin API disabled)", setString(func(c *Config) *string { return &c.AdminToken }, true)},
+	{"AETHER_LOG_LEVEL", "info", "debug, info, warn or error", setLevel},
+	{"AETHER_LOG_FORMAT", "json", "json or text", setEnum(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
+	{"AETHER_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for in-flight requests and streams to finish", setDuration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"AETHER_MAX_BODY_BYTES", "33554432", "largest accepted request body in bytes (413 above it)", setBytes},
+	{"AETHER_STREAM_FIRST_BYTE_TIMEOUT", "30s", "default time an upstream has to send its first event before the gateway fails over", setDuration(func(c *Config) *time.Duration { return &c.FirstByteTimeout })},
+	{"AETHER_REQUEST_TIMEOUT", "10m", "upper bound on one proxied request, all attempts included", setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout })},
+	{"AETHER_SNAPSHOT_REFRESH", "1s", "how often the API checks Postgres for configuration changes (keys, providers, prices)", setDuration(func(c *Config) *time.Duration { return &c.SnapshotRefresh })},
+	{"AETHER_JOURNAL_DIR", "./data/journal", "directory of the durable accounting journal", setString(func(c *Config) *string { return &c.JournalDir }, false)},
+	{"AETHER_ACCOUNTING_FAILURE_MODE", "closed", "when the journal cannot be written: closed (503 to new requests) or open (serve and log)", setEnum(func(c *Config) *string { return &c.AccountingMode }, "closed", "open")},
+	{"AETHER_LIMITS_FAILURE_MODE", "open", "when limiter or budget state cannot be read: open (serve) or closed (429)", setEnum(func(c *Config) *string { return &c.LimitsMode }, "open", "closed")},
+}
+
+// Load parses every variable through getenv (os.Getenv in main). The error
+// is one line naming the offending variable.
+func Load(getenv func(string) string) (Config, error) {
+	var c Config
+	for _, v := range Vars {
+		val := strings.TrimSpace(getenv(v.Name))
+		if val == "" {
+			val = v.Default
+		}
+		if err := v.set(&c, val); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", v.Name, err)
+		}
+	}
+	return c, nil
+}
+
+func setString(field func(*Config) *string, allowEmpty bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" && !allowEmpty {
+			return fmt.Errorf("must not be empty")
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func setEnum(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				*field(c) = a
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func setAddr(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		_, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return fmt.Errorf("%q is not host:port", v)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("%q has no valid port", v)
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func setURL(field func(*Config) *string, schemes ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, s := range schemes {
+			if strings.HasPrefix(v, s) {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("must start with %s", strings.Join(schemes, " or "))
+	}
+}
+
+func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration such as 30s", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func setBytes(c *Config, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a positive number of bytes", v)
+	}
+	c.MaxBodyBytes = n
+	return nil
+}
+
+func setLevel(c *Config, v string) error {
+	if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+		return fmt.Errorf("%q is not debug, info, warn or error", v)
+	}
+	return nil
+}
+
+// setKey accepts 64 hex characters or standard/URL base64 of 32 bytes, so
+// both `openssl rand -hex 32` and `openssl rand -base64 32` work.
+func setKey(c *Config, v string) error {
+	if v == "" {
+		return fmt.Errorf("required: 32 random bytes as 64 hex characters or base64 (openssl rand -hex 32)")
+	}
+	key, err := ParseKey(v)
+	if err != nil {
+		return err
+	}
+	c.EncryptionKey = key
+	return nil
+}
+
+// ParseKey decodes a 32-byte key written as hex or base64.
+func ParseKey(v string) ([]byte, error) {
+	if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("must be 32 bytes as 64 hex characters or base64 (got %d characters)", len(v))
+}

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const hexKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{"AETHER_ENCRYPTION_KEY": hexKey}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.TemporalNamespace != "default" || c.MaxBodyBytes != 32<<20 {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+	if c.FirstByteTimeout != 30*time.Second || c.AccountingMode != "closed" {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+	if len(c.EncryptionKey) != 32 || c.EncryptionKey[31] != 0x1f {
+		t.Fatalf("key not decoded: %x", c.EncryptionKey)
+	}
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"missing key", map[string]string{}, "AETHER_ENCRYPTION_KEY"},
+		{"short key", map[string]string{"AETHER_ENCRYPTION_KEY": "abcd"}, "AETHER_ENCRYPTION_KEY"},
+		{"listen without port", map[string]string{"AETHER_LISTEN": "localhost"}, "AETHER_LISTEN"},
+		{"bad duration", map[string]string{"AETHER_SHUTDOWN_TIMEOUT": "soon"}, "AETHER_SHUTDOWN_TIMEOUT"},
+		{"negative bytes", map[string]string{"AETHER_MAX_BODY_BYTES": "-1"}, "AETHER_MAX_BODY_BYTES"},
+		{"bad database url", map[string]string{"AETHER_DATABASE_URL": "mysql://x"}, "AETHER_DATABASE_URL"},
+		{"bad mode", map[string]string{"AETHER_ACCOUNTING_FAILURE_MODE": "maybe"}, "AETHER_ACCOUNTING_FAILURE_MODE"},
+		{"bad level", map[string]string{"AETHER_LOG_LEVEL": "loud"}, "AETHER_LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"AETHER_ENCRYPTION_KEY": hexKey}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			if _, ok := tt.vars["AETHER_ENCRYPTION_KEY"]; !ok && tt.name == "missing key" {
+				delete(vars, "AETHER_ENCRYPTION_KEY")
+			}
+			_, err := Load(env(vars))
+			if err == nil {
+				t.Fatal("want error")
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q should be one line naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseKeyBase64(t *testing.T) {
+	k, err := ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	if err != nil || len(k) != 32 || k[31] != 0x1f {
+		t.Fatalf("ParseKey = %x, %v", k, err)
+	}
+}
+
+// TestReadmeDocumentsEveryVariable keeps the README's configuration
+// reference true: every variable Load reads must appear there.
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Package store is Aether's Postgres access: migrations, the configuration
+// the API snapshots, and the idempotent writes of the accounting activities.
+// SQL lives here and nowhere else (STYLE.md rule 16).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a write violates a uniqueness rule, such as
+// a second provider with the same name.
+var ErrConflict = errors.New("store: already exists")
+
+// ErrInvalid is returned when a write violates a check or reference, such
+// as a key for a provider that does not exist.
+var ErrInvalid = errors.New("store: invalid reference or value")
+
+// Store wraps a pgx pool.
+type Store struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects to Postgres and checks the connection.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return &Store{Pool: pool}, nil
+}
+
+// Close releases the pool.
+func (s *Store) Close() { s.Pool.Close() }
+
+// interpretError translates driver errors into the package's sentinels in
+// one place (STYLE.md rule 17).
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("%w: %s", ErrConflict, pgErr.Detail)
+		case "23503", "23514", "23502", "22P02":
+			return fmt.Errorf("%w: %s", ErrInvalid, pgErr.Message)
+		}
+	}
+	return err
+}
