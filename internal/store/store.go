@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"aether/internal/secret"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -24,9 +26,11 @@ var ErrConflict = errors.New("store: already exists")
 // as a key for a provider that does not exist.
 var ErrInvalid = errors.New("store: invalid reference or value")
 
-// Store wraps a pgx pool.
+// Store wraps a pgx pool. Box seals and opens provider secrets; it is
+// needed only by code that writes or reads them.
 type Store struct {
 	Pool *pgxpool.Pool
+	Box  *secret.Box
 }
 
 // Open connects to Postgres and checks the connection.

@@ -1,0 +1,250 @@
+package seed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"aether/internal/core"
+)
+
+// Load reads, decodes and validates the configuration file at path,
+// expanding ${ENV_VAR} references through getenv. Every error names the
+// file, the line and the field.
+func Load(path string, getenv func(string) string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	return Parse(path, data, getenv)
+}
+
+// Parse is Load on bytes already read; name is used in error messages.
+func Parse(name string, data []byte, getenv func(string) string) (*File, error) {
+	var f File
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		var pe *posError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d:%d: %v", name, pe.line, pe.col, pe.err)
+		}
+		var ye yaml.Error
+		if errors.As(err, &ye) && ye.GetToken() != nil {
+			pos := ye.GetToken().Position
+			return nil, fmt.Errorf("%s:%d:%d: %s", name, pos.Line, pos.Column, ye.GetMessage())
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	v := &validator{name: name, getenv: getenv}
+	if file, err := parser.ParseBytes(data, 0); err == nil {
+		v.ast = file
+	}
+	v.file(&f)
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return &f, nil
+}
+
+type validator struct {
+	name   string
+	ast    *ast.File
+	getenv func(string) string
+	errs   []error
+}
+
+// failf records an error at the YAML path (like "$.providers[0].name"),
+// located to a line when the path, or failing that its parent, exists.
+func (v *validator) failf(path, format string, args ...any) {
+	line, col := v.locate(path)
+	field := strings.TrimPrefix(path, "$.")
+	msg := fmt.Sprintf(format, args...)
+	if line > 0 {
+		v.errs = append(v.errs, fmt.Errorf("%s:%d:%d: %s: %s", v.name, line, col, field, msg))
+		return
+	}
+	v.errs = append(v.errs, fmt.Errorf("%s: %s: %s", v.name, field, msg))
+}
+
+func (v *validator) locate(path string) (int, int) {
+	if v.ast == nil {
+		return 0, 0
+	}
+	for p := path; p != "$" && p != ""; {
+		if yp, err := yaml.PathString(p); err == nil {
+			if node, err := yp.FilterFile(v.ast); err == nil && node != nil && node.GetToken() != nil {
+				pos := node.GetToken().Position
+				return pos.Line, pos.Column
+			}
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0, 0
+}
+
+// expandField expands ${VAR} references in *s, recording an error on failure.
+func (v *validator) expandField(path string, s *string) {
+	out, err := expand(*s, v.getenv)
+	if err != nil {
+		v.failf(path, "%v", err)
+		return
+	}
+	*s = out
+}
+
+func (v *validator) required(path, value string) bool {
+	if strings.TrimSpace(value) == "" {
+		v.failf(path, "is required")
+		return false
+	}
+	return true
+}
+
+func (v *validator) unique(seen map[string]string, path, kind, name string) {
+	if prev, ok := seen[name]; ok {
+		v.failf(path, "%s %q is already defined at %s", kind, name, strings.TrimPrefix(prev, "$."))
+		return
+	}
+	seen[name] = path
+}
+
+func (v *validator) formats(path string, list []string) {
+	for i, f := range list {
+		if !core.Format(f).Valid() {
+			v.failf(fmt.Sprintf("%s[%d]", path, i), "unknown API format %q (want openai, anthropic or gemini)", f)
+		}
+	}
+}
+
+func (v *validator) period(path, p string) {
+	if p != "" && p != "none" && p != "monthly" {
+		v.failf(path, "unknown budget period %q (want none or monthly)", p)
+	}
+}
+
+func (v *validator) positive(path string, n *int) {
+	if n != nil && *n <= 0 {
+		v.failf(path, "must be positive")
+	}
+}
+
+func (v *validator) file(f *File) {
+	providers := map[string]string{}
+	for i := range f.Providers {
+		p := &f.Providers[i]
+		base := fmt.Sprintf("$.providers[%d]", i)
+		if v.required(base+".name", p.Name) {
+			v.unique(providers, base+".name", "provider", p.Name)
+		}
+		endpoints := map[string]string{}
+		for j := range p.Endpoints {
+			e := &p.Endpoints[j]
+			eb := fmt.Sprintf("%s.endpoints[%d]", base, j)
+			if !core.Format(e.Format).Valid() {
+				v.failf(eb+".format", "unknown API format %q (want openai, anthropic or gemini)", e.Format)
+			}
+			if e.Name == "" {
+				e.Name = e.Format
+			}
+			v.unique(endpoints, eb+".name", "endpoint", e.Name)
+			v.expandField(eb+".base_url", &e.BaseURL)
+			if v.required(eb+".base_url", e.BaseURL) {
+				if u, err := url.Parse(e.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					v.failf(eb+".base_url", "%q is not an absolute http(s) URL", e.BaseURL)
+				}
+			}
+			for h, val := range e.Headers {
+				v.expandField(eb+".headers."+h, &val)
+				e.Headers[h] = val
+			}
+		}
+		keys := map[string]string{}
+		for j := range p.Keys {
+			k := &p.Keys[j]
+			kb := fmt.Sprintf("%s.keys[%d]", base, j)
+			if v.required(kb+".name", k.Name) {
+				v.unique(keys, kb+".name", "key", k.Name)
+			}
+			v.expandField(kb+".secret", &k.Secret)
+			v.required(kb+".secret", k.Secret)
+			v.positive(kb+".max_concurrent", k.MaxConcurrent)
+		}
+	}
+	models := map[string]string{}
+	for i := range f.Models {
+		m := &f.Models[i]
+		base := fmt.Sprintf("$.models[%d]", i)
+		if v.required(base+".name", m.Name) {
+			v.unique(models, base+".name", "model name or alias", m.Name)
+		}
+		for j, a := range m.Aliases {
+			v.unique(models, fmt.Sprintf("%s.aliases[%d]", base, j), "model name or alias", a)
+		}
+		for j := range m.Routes {
+			r := &m.Routes[j]
+			rb := fmt.Sprintf("%s.routes[%d]", base, j)
+			if v.required(rb+".provider", r.Provider) {
+				if _, ok := providers[r.Provider]; !ok {
+					v.failf(rb+".provider", "provider %q is not defined in this file", r.Provider)
+				}
+			}
+			if r.UpstreamModel == "" {
+				r.UpstreamModel = m.Name
+			}
+		}
+	}
+	prices := map[string]string{}
+	for i := range f.Prices {
+		p := &f.Prices[i]
+		base := fmt.Sprintf("$.prices[%d]", i)
+		if v.required(base+".model", p.Model) {
+			v.unique(prices, base+".model", "price for", p.Model+" "+p.Provider)
+			if _, ok := models[p.Model]; !ok {
+				v.failf(base+".model", "model %q is not defined in this file", p.Model)
+			}
+		}
+		if _, ok := providers[p.Provider]; p.Provider != "" && !ok {
+			v.failf(base+".provider", "provider %q is not defined in this file", p.Provider)
+		}
+		if lc := p.LongContext; lc != nil && lc.Threshold <= 0 {
+			v.failf(base+".long_context.threshold", "must be a positive token count")
+		}
+	}
+	users := map[string]string{}
+	gkeys := map[string]string{}
+	for i := range f.Users {
+		u := &f.Users[i]
+		base := fmt.Sprintf("$.users[%d]", i)
+		if v.required(base+".name", u.Name) {
+			v.unique(users, base+".name", "user", u.Name)
+		}
+		v.period(base+".budget_period", u.BudgetPeriod)
+		v.positive(base+".rpm_limit", u.RPMLimit)
+		for j := range u.Keys {
+			k := &u.Keys[j]
+			kb := fmt.Sprintf("%s.keys[%d]", base, j)
+			if v.required(kb+".name", k.Name) {
+				v.unique(gkeys, kb+".name", "gateway key", k.Name)
+			}
+			v.expandField(kb+".key", &k.Key)
+			if v.required(kb+".key", k.Key) && len(k.Key) < 8 {
+				v.failf(kb+".key", "must be at least 8 characters")
+			}
+			v.formats(kb+".allowed_formats", k.AllowedFormats)
+			v.period(kb+".budget_period", k.BudgetPeriod)
+			v.positive(kb+".rpm_limit", k.RPMLimit)
+		}
+	}
+}
