@@ -31,27 +31,12 @@ func ExpectedText(chunks int) string {
 	return b.String()
 }
 
-// appendText appends ExpectedText(chunks) without building a string.
-func appendText(b []byte, chunks int) []byte {
-	for i := range chunks {
-		b = append(b, ChunkText(i)...)
-	}
-	return b
-}
-
-// appendTextJSON appends ExpectedText(chunks) as a JSON string literal.
+// appendTextJSON appends ExpectedText(chunks) as a JSON string literal
+// without building the string.
 func appendTextJSON(b []byte, chunks int) []byte {
-	if chunks <= len(chunkWords) {
-		return appendJSONString(b, defaultTexts[chunks])
+	b = append(b, '"')
+	for i := range chunks {
+		b = appendEscaped(b, ChunkText(i))
 	}
-	return appendJSONString(b, ExpectedText(chunks))
+	return append(b, '"')
 }
-
-// defaultTexts caches the short texts so common responses need no join.
-var defaultTexts = func() [len(chunkWords) + 1]string {
-	var t [len(chunkWords) + 1]string
-	for i := range t {
-		t[i] = ExpectedText(i)
-	}
-	return t
-}()

@@ -1,0 +1,136 @@
+// Package anthropic is Aether's edge for the Anthropic Messages API: auth
+// header, error shape, stream inspection and usage.
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"aether/internal/core"
+)
+
+// Dialect implements core.Dialect for Anthropic.
+type Dialect struct{}
+
+// Format implements core.Dialect.
+func (Dialect) Format() core.Format { return core.FormatAnthropic }
+
+// SetAuth implements core.Dialect: Anthropic's own API takes x-api-key.
+func (Dialect) SetAuth(h http.Header, key string) { h.Set("x-api-key", key) }
+
+var kinds = map[core.ErrorKind]string{
+	core.KindInvalidRequest: "invalid_request_error",
+	core.KindAuthentication: "authentication_error",
+	core.KindPermission:     "permission_error",
+	core.KindNotFound:       "not_found_error",
+	core.KindTooLarge:       "request_too_large",
+	core.KindRateLimit:      "rate_limit_error",
+	core.KindUnavailable:    "overloaded_error",
+	core.KindUpstream:       "api_error",
+	core.KindInternal:       "api_error",
+}
+
+// WriteError implements core.Dialect: {"type":"error","error":{"type","message"}}.
+func (Dialect) WriteError(w http.ResponseWriter, status int, kind core.ErrorKind, message string) {
+	b, _ := json.Marshal(struct {
+		Type  string `json:"type"`
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{Type: "error", Error: struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	}{kinds[kind], message}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// usageJSON is Anthropic's usage object. input_tokens excludes cache reads
+// and writes; cache writes are split by TTL in the nested cache_creation
+// object when the API reports it (reference/clients.md).
+type usageJSON struct {
+	InputTokens              *int64 `json:"input_tokens"`
+	OutputTokens             *int64 `json:"output_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	CacheCreation            *struct {
+		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+		Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+}
+
+// merge applies the fields present in u over an earlier usage: message_delta
+// repeats or updates only some of them.
+func (u *usageJSON) merge(into *core.Usage) {
+	set := func(dst *int64, src *int64) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&into.InputTokens, u.InputTokens)
+	set(&into.OutputTokens, u.OutputTokens)
+	set(&into.CacheReadTokens, u.CacheReadInputTokens)
+	switch {
+	case u.CacheCreation != nil && (u.CacheCreation.Ephemeral5m+u.CacheCreation.Ephemeral1h > 0 || u.CacheCreationInputTokens == nil || *u.CacheCreationInputTokens == 0):
+		into.CacheWrite5mTokens, into.CacheWrite1hTokens = u.CacheCreation.Ephemeral5m, u.CacheCreation.Ephemeral1h
+	case u.CacheCreationInputTokens != nil:
+		// Without the TTL split every write is a 5-minute write (the default TTL).
+		into.CacheWrite5mTokens, into.CacheWrite1hTokens = *u.CacheCreationInputTokens, 0
+	}
+	into.Known = true
+}
+
+// BodyUsage implements core.Dialect.
+func (Dialect) BodyUsage(body []byte) core.Usage {
+	var v struct {
+		Usage *usageJSON `json:"usage"`
+	}
+	var u core.Usage
+	if json.Unmarshal(body, &v) == nil && v.Usage != nil {
+		v.Usage.merge(&u)
+	}
+	return u
+}
+
+type stream struct {
+	usage    core.Usage
+	complete bool
+}
+
+// NewStream implements core.Dialect. Anthropic always reports usage in its
+// stream, so nothing is ever injected.
+func (Dialect) NewStream(bool) core.StreamObserver { return &stream{} }
+
+func (s *stream) Observe(name string, data []byte) bool {
+	switch name {
+	case "message_start":
+		var v struct {
+			Message struct {
+				Usage *usageJSON `json:"usage"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Message.Usage != nil {
+			v.Message.Usage.merge(&s.usage)
+		}
+	case "message_delta":
+		var v struct {
+			Usage *usageJSON `json:"usage"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Usage != nil {
+			v.Usage.merge(&s.usage)
+		}
+	case "message_stop":
+		s.complete = true
+	}
+	return true
+}
+
+func (s *stream) IsError(name string, data []byte) bool {
+	return name == "error" || (name == "" && bytes.Contains(data, []byte(`"type":"error"`)))
+}
+
+func (s *stream) Usage() core.Usage { return s.usage }
+func (s *stream) Complete() bool    { return s.complete }

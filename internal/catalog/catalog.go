@@ -1,0 +1,196 @@
+// Package catalog holds the API's in-memory snapshot of configuration
+// (providers, endpoints, keys, models, prices, users, gateway keys), so auth,
+// routing and pricing never wait on Postgres (DEVELOPERS.md). A Watcher
+// polls one version counter and swaps in a new immutable Snapshot when
+// configuration changed.
+package catalog
+
+import (
+	"crypto/subtle"
+	"slices"
+	"time"
+
+	"aether/internal/core"
+	"aether/internal/store"
+)
+
+// Provider is a provider with its endpoints and keys resolved.
+type Provider struct {
+	store.Provider
+	// Endpoints by format; the first active one serves requests.
+	Endpoints map[core.Format]*store.Endpoint
+	Keys      []*store.ProviderKey
+}
+
+// Route is one provider serving a model.
+type Route struct {
+	Provider      *Provider
+	UpstreamModel string
+}
+
+// Model is a model with its routes.
+type Model struct {
+	store.Model
+	Routes []Route
+}
+
+// Caller is an authenticated gateway key and its user.
+type Caller struct {
+	Key  *store.APIKey
+	User *store.User
+}
+
+// Snapshot is an immutable view of configuration. Build one per version.
+type Snapshot struct {
+	Version   int64
+	Loaded    time.Time
+	keys      map[[32]byte]*Caller
+	models    map[string]*Model
+	providers map[int64]*Provider
+	prices    map[[2]int64]*store.Price // (model ID, provider ID or 0)
+	keysByID  map[int64]*store.ProviderKey
+}
+
+// Build indexes a ConfigSet.
+func Build(cs *store.ConfigSet) *Snapshot {
+	s := &Snapshot{
+		Version:   cs.Version,
+		Loaded:    time.Now(),
+		keys:      make(map[[32]byte]*Caller, len(cs.APIKeys)),
+		models:    make(map[string]*Model, len(cs.Models)*2),
+		providers: make(map[int64]*Provider, len(cs.Providers)),
+		prices:    make(map[[2]int64]*store.Price, len(cs.Prices)),
+		keysByID:  make(map[int64]*store.ProviderKey, len(cs.ProviderKeys)),
+	}
+	for i := range cs.Providers {
+		p := &cs.Providers[i]
+		s.providers[p.ID] = &Provider{Provider: *p, Endpoints: map[core.Format]*store.Endpoint{}}
+	}
+	for i := range cs.Endpoints {
+		e := &cs.Endpoints[i]
+		p := s.providers[e.ProviderID]
+		if p == nil {
+			continue
+		}
+		if cur := p.Endpoints[e.Format]; cur == nil || (!cur.Active && e.Active) {
+			p.Endpoints[e.Format] = e
+		}
+	}
+	for i := range cs.ProviderKeys {
+		k := &cs.ProviderKeys[i]
+		s.keysByID[k.ID] = k
+		if p := s.providers[k.ProviderID]; p != nil {
+			p.Keys = append(p.Keys, k)
+		}
+	}
+	byID := map[int64]*Model{}
+	for i := range cs.Models {
+		m := &Model{Model: cs.Models[i]}
+		byID[m.ID] = m
+		s.models[m.Name] = m
+	}
+	// Aliases never shadow a real model name.
+	for _, m := range byID {
+		for _, a := range m.Aliases {
+			if _, taken := s.models[a]; !taken {
+				s.models[a] = m
+			}
+		}
+	}
+	for _, r := range cs.Routes {
+		m, p := byID[r.ModelID], s.providers[r.ProviderID]
+		if m == nil || p == nil || !r.Active {
+			continue
+		}
+		m.Routes = append(m.Routes, Route{Provider: p, UpstreamModel: r.UpstreamModel})
+	}
+	for i := range cs.Prices {
+		p := &cs.Prices[i]
+		var prov int64
+		if p.ProviderID != nil {
+			prov = *p.ProviderID
+		}
+		s.prices[[2]int64{p.ModelID, prov}] = p
+	}
+	users := map[int64]*store.User{}
+	for i := range cs.Users {
+		users[cs.Users[i].ID] = &cs.Users[i]
+	}
+	for i := range cs.APIKeys {
+		k := &cs.APIKeys[i]
+		if u := users[k.UserID]; u != nil {
+			s.keys[k.Hash] = &Caller{Key: k, User: u}
+		}
+	}
+	return s
+}
+
+// Authenticate finds the caller of a gateway key, or core.ErrUnauthorized
+// for an unknown, inactive or expired key. The map lookup is by SHA-256, and
+// the stored hash is compared again in constant time.
+func (s *Snapshot) Authenticate(key string, now time.Time) (*Caller, error) {
+	if key == "" {
+		return nil, core.ErrUnauthorized
+	}
+	h := store.HashKey(key)
+	c, ok := s.keys[h]
+	if !ok || subtle.ConstantTimeCompare(c.Key.Hash[:], h[:]) != 1 {
+		return nil, core.ErrUnauthorized
+	}
+	if !c.Key.Active || !c.User.Active || (c.Key.ExpiresAt != nil && !now.Before(*c.Key.ExpiresAt)) {
+		return nil, core.ErrUnauthorized
+	}
+	return c, nil
+}
+
+// Model resolves a model name or alias.
+func (s *Snapshot) Model(name string) (*Model, bool) {
+	m, ok := s.models[name]
+	if !ok || !m.Active {
+		return nil, false
+	}
+	return m, true
+}
+
+// Models lists active models, sorted by name, for the model-list endpoints.
+func (s *Snapshot) Models() []*Model {
+	seen := map[int64]bool{}
+	var out []*Model
+	for _, m := range s.models {
+		if m.Active && !seen[m.ID] {
+			seen[m.ID] = true
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Model) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Price returns the price of a model on a provider: the provider override
+// if there is one, else the model's default, else nil (cost unknown).
+func (s *Snapshot) Price(modelID, providerID int64) *store.Price {
+	if p, ok := s.prices[[2]int64{modelID, providerID}]; ok {
+		return p
+	}
+	return s.prices[[2]int64{modelID, 0}]
+}
+
+// ProviderKey returns a provider key by ID.
+func (s *Snapshot) ProviderKey(id int64) *store.ProviderKey { return s.keysByID[id] }
+
+// Provider returns a provider by ID.
+func (s *Snapshot) Provider(id int64) *Provider { return s.providers[id] }
+
+// Allowed reports whether value passes an allow-list: nil allows all, an
+// empty list allows nothing.
+func Allowed(list []string, value string) bool {
+	return list == nil || slices.Contains(list, value)
+}

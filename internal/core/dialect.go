@@ -1,0 +1,50 @@
+package core
+
+import "net/http"
+
+// ErrorKind is the gateway's own error category, rendered by each dialect
+// in its API's error shape.
+type ErrorKind string
+
+// Error kinds, each with a conventional HTTP status (see Status).
+const (
+	KindInvalidRequest ErrorKind = "invalid_request" // 400
+	KindAuthentication ErrorKind = "authentication"  // 401
+	KindPermission     ErrorKind = "permission"      // 403
+	KindNotFound       ErrorKind = "not_found"       // 404
+	KindTooLarge       ErrorKind = "too_large"       // 413
+	KindRateLimit      ErrorKind = "rate_limit"      // 429
+	KindUnavailable    ErrorKind = "unavailable"     // 503
+	KindUpstream       ErrorKind = "upstream"        // 502
+	KindInternal       ErrorKind = "internal"        // 500
+)
+
+// StreamObserver inspects a response stream event by event. It is created
+// per request and used by one goroutine.
+type StreamObserver interface {
+	// Observe looks at one event (SSE event, or one element of a JSON-array
+	// stream) and reports whether it should be relayed to the client.
+	Observe(name string, data []byte) (forward bool)
+	// IsError reports whether an event is an error object (an upstream that
+	// answers 200 and then reports failure in its first event).
+	IsError(name string, data []byte) bool
+	// Usage is the usage seen so far.
+	Usage() Usage
+	// Complete reports whether the stream's terminal event was seen.
+	Complete() bool
+}
+
+// Dialect is what the proxy needs to know of one API format.
+type Dialect interface {
+	Format() Format
+	// SetAuth puts a provider key in the header this API uses.
+	SetAuth(h http.Header, key string)
+	// NewStream returns an observer for one streamed response.
+	// injectedUsage is true when the gateway asked the upstream for a usage
+	// event the client did not request, which the observer then withholds.
+	NewStream(injectedUsage bool) StreamObserver
+	// BodyUsage extracts usage from a whole non-stream response body.
+	BodyUsage(body []byte) Usage
+	// WriteError writes a gateway error in this API's error shape.
+	WriteError(w http.ResponseWriter, status int, kind ErrorKind, message string)
+}

@@ -1,0 +1,41 @@
+package core
+
+import "errors"
+
+// ErrorClass names why an attempt or a request failed. Classes are bounded
+// so they can be metric labels, and they decide failover (internal/upstream
+// keeps the table that assigns them).
+type ErrorClass string
+
+// Error classes.
+const (
+	ErrNone            ErrorClass = ""
+	ErrConnect         ErrorClass = "connect" // dial, TLS, reset before headers
+	ErrTimeout         ErrorClass = "timeout" // no headers in time
+	ErrFirstByte       ErrorClass = "first_byte_timeout"
+	ErrRateLimited     ErrorClass = "rate_limited"     // 429
+	ErrUpstreamServer  ErrorClass = "upstream_5xx"     // 5xx, 408
+	ErrUpstreamAuth    ErrorClass = "upstream_auth"    // 401/403: a bad provider key
+	ErrHTMLPage        ErrorClass = "html_page"        // a proxy's error page, not the API
+	ErrEmbedded        ErrorClass = "embedded_error"   // error object as first SSE event
+	ErrClientRequest   ErrorClass = "client_request"   // the upstream says the request is bad
+	ErrUpstreamOther   ErrorClass = "upstream_other"   // another unexpected status
+	ErrStreamCut       ErrorClass = "stream_cut"       // failed after the first byte
+	ErrClientCancelled ErrorClass = "client_cancelled" // 499
+	ErrNoCandidate     ErrorClass = "no_candidate"
+	ErrInterrupted     ErrorClass = "interrupted" // no final event before the deadline
+)
+
+// Sentinel errors of the gateway's own decisions, mapped to each API
+// format's error body in one place (internal/httpapi).
+var (
+	ErrBadRequest   = errors.New("invalid request")
+	ErrUnauthorized = errors.New("invalid or missing API key")
+	ErrForbidden    = errors.New("not allowed for this key")
+	ErrModelUnknown = errors.New("model not found")
+	ErrTooLarge     = errors.New("request body too large")
+	ErrUnavailable  = errors.New("no upstream available")
+	ErrRateLimit    = errors.New("rate limit exceeded")
+	ErrBudget       = errors.New("budget exhausted")
+	ErrAccounting   = errors.New("accounting unavailable")
+)

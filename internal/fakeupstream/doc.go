@@ -1,0 +1,85 @@
+// Package fakeupstream is a simulated LLM provider speaking the exact wire
+// formats of the OpenAI (Chat Completions and Responses), Anthropic
+// (Messages) and Gemini (generateContent) APIs, so gateway tests and
+// benchmarks can run against it instead of the real providers:
+//
+//	srv := httptest.NewServer(fakeupstream.New(fakeupstream.Config{}))
+//
+// # Endpoints
+//
+// Routes match on the path only (a query string is ignored, except Gemini's
+// alt and key):
+//
+//	POST /v1/chat/completions, /chat/completions       OpenAI, JSON or SSE ("stream":true)
+//	POST /v1/responses, /responses                     OpenAI Responses, JSON or SSE
+//	POST /v1/messages                                  Anthropic, JSON or SSE
+//	POST /v1/messages/count_tokens                     {"input_tokens":N}
+//	POST /v1beta/models/{m}:generateContent            Gemini (also under /v1/models/)
+//	POST /v1beta/models/{m}:streamGenerateContent      SSE with ?alt=sse, else a JSON array
+//	POST /v1beta/models/{m}:countTokens                {"totalTokens":N}
+//	GET  /v1/models, /models                           OpenAI list; Anthropic list when anthropic-version is sent
+//	GET  /v1beta/models                                Gemini list
+//	GET  /healthz                                      200, no key, not recorded
+//
+// Anything else is a 404 in the OpenAI error shape. Every API route needs a
+// non-empty key in its format's header (Authorization: Bearer; x-api-key or
+// Bearer for Anthropic; x-goog-api-key or ?key= for Gemini) and answers 401
+// in its format's error shape without one.
+//
+// # Usage mapping
+//
+// Knobs hold normalised token buckets; each format reports them with its
+// own semantics. With I=InputTokens (uncached), R=CacheReadTokens,
+// W5=CacheWrite5mTokens, W1=CacheWrite1hTokens, O=OutputTokens (visible),
+// T=ReasoningTokens, and the defaults in parentheses
+// (I=13, R=17, W5=3, W1=2, O=7, T=4):
+//
+//	OpenAI chat    prompt_tokens = I+R+W5+W1 (35)
+//	               prompt_tokens_details.cached_tokens = R (17)
+//	               completion_tokens = O+T (11)
+//	               completion_tokens_details.reasoning_tokens = T (4)
+//	               total_tokens = I+R+W5+W1+O+T (46)
+//	OpenAI Resp.   input_tokens = I+R+W5+W1 (35), input_tokens_details.cached_tokens = R (17)
+//	               output_tokens = O+T (11), output_tokens_details.reasoning_tokens = T (4)
+//	               total_tokens = 46
+//	Anthropic      input_tokens = I (13)
+//	               cache_read_input_tokens = R (17)
+//	               cache_creation_input_tokens = W5+W1 (5)
+//	               cache_creation.ephemeral_5m_input_tokens = W5 (3)
+//	               cache_creation.ephemeral_1h_input_tokens = W1 (2)
+//	               output_tokens = O+T (11); output_tokens_details.thinking_tokens = T (4), omitted when 0
+//	               (message_start: output_tokens 1; message_delta: the final
+//	               cumulative input, cache and output counts)
+//	Gemini         promptTokenCount = I+R+W5+W1 (35)
+//	               cachedContentTokenCount = R (17), omitted when 0
+//	               candidatesTokenCount = O (7)
+//	               thoughtsTokenCount = T (4), omitted when 0
+//	               totalTokenCount = I+R+W5+W1+O+T (46)
+//	count_tokens   input_tokens / totalTokens = I+R+W5+W1 (35)
+//
+// OpenAI and Gemini have no cache-write bucket: W5 and W1 are ordinary
+// uncached prompt tokens there.
+//
+// # Events
+//
+// With C = Chunks text deltas, a stream holds these events, which is what
+// CutAfter counts:
+//
+//	OpenAI chat    role chunk, C content chunks, finish chunk,
+//	               usage chunk (only with stream_options.include_usage), [DONE]
+//	Responses      created, in_progress, output_item.added, content_part.added,
+//	               C output_text.delta, output_text.done, content_part.done,
+//	               output_item.done, completed
+//	Anthropic      message_start, content_block_start, ping, C content_block_delta,
+//	               content_block_stop, message_delta, message_stop
+//	Gemini         max(C,1) chunks; the last has finishReason and usageMetadata
+//
+// # Failure knobs
+//
+// Status >= 400 answers with the format's error body (see errors.go for
+// the default type per status). EmbeddedError makes the first event of a
+// 200 stream an error: OpenAI chat `data: {"error":{…}}`; Responses
+// `event: error` with a nested error object, then `event: response.failed`;
+// Anthropic `event: error`; Gemini `data: {"error":{…}}` (or the first array
+// element). HTML, Hang, CutAfter and Gzip are described on Knobs.
+package fakeupstream

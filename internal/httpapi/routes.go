@@ -1,0 +1,94 @@
+// Package httpapi is Aether's HTTP front end: every route, the middleware,
+// and the mapping of the gateway's own errors to each API's error shape.
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"aether/internal/anthropic"
+	"aether/internal/catalog"
+	"aether/internal/core"
+	"aether/internal/gemini"
+	"aether/internal/openai"
+	"aether/internal/proxy"
+)
+
+// Config configures the router.
+type Config struct {
+	MaxBodyBytes int64
+	// Extra mounts more handlers (admin API, /metrics) on the same router.
+	Extra func(r chi.Router)
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg     Config
+	catalog func() *catalog.Snapshot
+	proxy   *proxy.Proxy
+	ids     *requestIDs
+	now     func() time.Time
+}
+
+// New returns the API server.
+func New(cfg Config, snapshot func() *catalog.Snapshot, p *proxy.Proxy) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 32 << 20
+	}
+	return &Server{cfg: cfg, catalog: snapshot, proxy: p, ids: newRequestIDs(1 << 16), now: time.Now}
+}
+
+var (
+	dOpenAI    = openai.Dialect{}
+	dAnthropic = anthropic.Dialect{}
+	dGemini    = gemini.Dialect{}
+)
+
+// Routes builds the router: all routes in one place (STYLE.md rule 7).
+func (s *Server) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Use(s.requestID)
+
+	// Unauthenticated: Claude Code's HEAD / preconnect, and health.
+	r.Head("/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Aether LLM gateway\n")) })
+	r.Get("/healthz", s.healthz)
+
+	r.Group(func(r chi.Router) {
+		r.With(s.auth(dOpenAI)).Post("/v1/chat/completions", s.openAIChat)
+		r.With(s.auth(dOpenAI)).Post("/v1/responses", s.openAIResponses)
+		r.With(s.auth(dAnthropic)).Post("/v1/messages", s.anthropicMessages)
+		r.With(s.auth(dAnthropic)).Post("/v1/messages/count_tokens", s.anthropicCountTokens)
+		r.With(s.auth(dGemini)).Post("/v1beta/models/{id}", s.geminiAction)
+		r.With(s.auth(dGemini)).Post("/v1/models/{id}", s.geminiAction)
+		r.With(s.auth(dGemini)).Get("/v1beta/models", s.geminiModels)
+		r.With(s.auth(dGemini)).Get("/v1beta/models/{id}", s.geminiModel)
+		r.With(s.modelsAuth).Get("/v1/models", s.listModels)
+		r.With(s.modelsAuth).Get("/v1/models/{id}", s.getModel)
+	})
+	if s.cfg.Extra != nil {
+		s.cfg.Extra(r)
+	}
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		dialectFor(r).WriteError(w, http.StatusNotFound, core.KindNotFound, "Unknown path "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		dialectFor(r).WriteError(w, http.StatusMethodNotAllowed, core.KindInvalidRequest, r.Method+" is not allowed on "+r.URL.Path)
+	})
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	snap := s.catalog()
+	w.Header().Set("Content-Type", "application/json")
+	if snap == nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"starting"}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+}

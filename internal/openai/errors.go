@@ -1,0 +1,59 @@
+// Package openai is Aether's edge for the OpenAI API (Chat Completions and
+// Responses): auth header, error shape, stream inspection and usage.
+package openai
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"aether/internal/core"
+)
+
+// Dialect implements core.Dialect for OpenAI.
+type Dialect struct{}
+
+// Format implements core.Dialect.
+func (Dialect) Format() core.Format { return core.FormatOpenAI }
+
+// SetAuth implements core.Dialect.
+func (Dialect) SetAuth(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
+
+type errorBody struct {
+	Error errorObject `json:"error"`
+}
+
+type errorObject struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+var kinds = map[core.ErrorKind][2]string{ // type, code
+	core.KindInvalidRequest: {"invalid_request_error", ""},
+	core.KindAuthentication: {"invalid_request_error", "invalid_api_key"},
+	core.KindPermission:     {"invalid_request_error", "permission_denied"},
+	core.KindNotFound:       {"invalid_request_error", "model_not_found"},
+	core.KindTooLarge:       {"invalid_request_error", "request_too_large"},
+	core.KindRateLimit:      {"rate_limit_exceeded", "rate_limit_exceeded"},
+	core.KindUnavailable:    {"server_error", "service_unavailable"},
+	core.KindUpstream:       {"server_error", "bad_gateway"},
+	core.KindInternal:       {"server_error", ""},
+}
+
+// WriteError implements core.Dialect: {"error":{"message","type","param","code"}}.
+func (Dialect) WriteError(w http.ResponseWriter, status int, kind core.ErrorKind, message string) {
+	k := kinds[kind]
+	obj := errorObject{Message: message, Type: k[0]}
+	if k[1] != "" {
+		obj.Code = &k[1]
+	}
+	writeJSON(w, status, errorBody{Error: obj})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,507 @@
+// Package proxy is the hot path: it plans candidates for an authenticated
+// request, tries them in order until one answers, relays the answer to the
+// client untouched, and hands each step to accounting without waiting.
+package proxy
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"aether/internal/breaker"
+	"aether/internal/catalog"
+	"aether/internal/core"
+	"aether/internal/routing"
+	"aether/internal/sse"
+	"aether/internal/upstream"
+)
+
+// Recorder receives the accounting events of each request. Calls must not
+// block the response: implementations queue or journal and return.
+// Started returns an error only when the event could not be made durable,
+// which the proxy answers with 503 when accounting is fail-closed.
+type Recorder interface {
+	Started(meta core.RequestMeta, plan []core.Candidate) error
+	FirstByte(requestID string, at time.Time)
+	Finished(requestID string, out core.Outcome)
+}
+
+// Metrics observes the proxy; implemented by internal/metrics.
+type Metrics interface {
+	Attempt(format core.Format, provider string, class core.ErrorClass)
+	Request(format core.Format, model, provider string, status int, total, firstByte time.Duration, u core.Usage)
+}
+
+// Config tunes the proxy.
+type Config struct {
+	FirstByteTimeout time.Duration // default 30s
+	RequestTimeout   time.Duration // bound on all attempts together; default 10m
+	MaxAttempts      int           // default 5
+	Order            routing.Order
+	// FailOpenAccounting serves requests even when Started fails.
+	FailOpenAccounting bool
+}
+
+// Proxy serves proxied requests.
+type Proxy struct {
+	cfg       Config
+	catalog   func() *catalog.Snapshot
+	breakers  *breaker.Set
+	affinity  *routing.Affinity
+	client    *http.Client
+	recorder  Recorder
+	metrics   Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	bodyLimit int
+}
+
+// New returns a Proxy.
+func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, affinity *routing.Affinity,
+	transport http.RoundTripper, rec Recorder, m Metrics, log *slog.Logger) *Proxy {
+	cfg.FirstByteTimeout = cmp.Or(cfg.FirstByteTimeout, 30*time.Second)
+	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, 10*time.Minute)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
+	cfg.Order = cmp.Or(cfg.Order, routing.OrderProvider)
+	return &Proxy{
+		cfg: cfg, catalog: snapshot, breakers: breakers, affinity: affinity,
+		// No client timeout: each attempt has its own deadlines, and a
+		// stream may legitimately run for many minutes.
+		client:   &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		recorder: rec, metrics: m, log: log, now: time.Now,
+		bodyLimit: 8 << 20,
+	}
+}
+
+// Inbound is a parsed client request.
+type Inbound struct {
+	RequestID string
+	Caller    *catalog.Caller
+	Dialect   core.Dialect
+	Operation core.Operation
+	Model     string
+	Stream    bool
+	// ArrayStream: a Gemini stream without alt=sse is a JSON array.
+	ArrayStream bool
+	// Body returns the body to send for an upstream model name, and
+	// whether the gateway injected a usage request the client did not ask
+	// for (whose answer must then be withheld from the client).
+	Body func(upstreamModel string) (body []byte, injectedUsage bool)
+	// Path returns the upstream path for an upstream model name.
+	Path     func(upstreamModel string) string
+	RawQuery string
+	Header   http.Header
+	Received time.Time
+}
+
+// attemptResult is how one attempt ended before or at the commit point.
+type attemptResult struct {
+	class  core.ErrorClass
+	status int
+	// committed: bytes reached the client; no more failover.
+	committed bool
+	// relayed: the upstream's own error response was handed to the client.
+	relayed bool
+}
+
+// Serve handles one request end to end.
+func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
+	snap := p.catalog()
+	now := p.now()
+	var affinityKey int64
+	m, known := snap.Model(in.Model)
+	if known {
+		affinityKey = p.affinity.Get(in.Caller.Key.ID, m.ID, now)
+	}
+	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
+	switch {
+	case errors.Is(err, core.ErrModelUnknown):
+		in.Dialect.WriteError(w, http.StatusNotFound, core.KindNotFound, fmt.Sprintf("The model %q does not exist or is not served by this gateway.", in.Model))
+		return
+	case errors.Is(err, core.ErrForbidden):
+		in.Dialect.WriteError(w, http.StatusForbidden, core.KindPermission, fmt.Sprintf("This API key may not use model %q with the %s API.", in.Model, in.Dialect.Format()))
+		return
+	case err != nil:
+		in.Dialect.WriteError(w, http.StatusInternalServerError, core.KindInternal, "routing failed")
+		return
+	}
+	billable := in.Operation == core.OpGenerate
+	meta := core.RequestMeta{
+		RequestID: in.RequestID, UserID: in.Caller.User.ID, User: in.Caller.User.Name, APIKeyID: in.Caller.Key.ID,
+		Model: plan.Model.Name, Format: in.Dialect.Format(), Operation: in.Operation, Stream: in.Stream,
+		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout),
+	}
+	if billable {
+		all := append(append(make([]core.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
+		if err := p.recorder.Started(meta, all); err != nil {
+			if !p.cfg.FailOpenAccounting {
+				w.Header().Set("Retry-After", "5")
+				in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
+				return
+			}
+			p.log.Error("accounting journal write failed; serving unrecorded (AETHER_ACCOUNTING_FAILURE_MODE=open)", "request_id", in.RequestID, "error", err)
+			billable = false
+		}
+	}
+	out := p.run(w, r, in, plan, meta, billable)
+	if billable {
+		p.recorder.Finished(in.RequestID, out)
+	}
+	if p.metrics != nil {
+		provider := ""
+		if out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
+			provider = plan.Candidates[out.CandidateIndex].Provider
+		}
+		p.metrics.Request(in.Dialect.Format(), plan.Model.Name, provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
+	}
+	if out.ErrorClass == core.ErrStreamCut {
+		// After the commit point the only honest signal is a broken
+		// connection, never an error appended to a half-sent body.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// run walks the candidates and returns the request's outcome.
+func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan routing.Plan, meta core.RequestMeta, billable bool) core.Outcome {
+	ctx, cancel := context.WithDeadline(r.Context(), meta.Deadline)
+	defer cancel()
+	out := core.Outcome{CandidateIndex: -1}
+	st := &state{out: &out, start: in.Received, billable: billable}
+	finish := func() core.Outcome {
+		out.FinishedAt = p.now()
+		out.Total = out.FinishedAt.Sub(in.Received)
+		return out
+	}
+	var last attemptResult
+	tried := 0
+	var refused []int64
+	for _, c := range plan.Candidates {
+		if tried >= p.cfg.MaxAttempts || ctx.Err() != nil {
+			break
+		}
+		done, ok := p.breakers.Allow(c.KeyID)
+		if !ok {
+			refused = append(refused, c.KeyID)
+			continue // half-open with every probe slot taken, or just opened
+		}
+		tried++
+		started := p.now()
+		res := p.attempt(ctx, w, in, plan.Model, c, st)
+		att := core.Attempt{CandidateIndex: c.Index, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
+		switch {
+		case res.class == core.ErrNone:
+			att.Outcome = core.OutcomeSuccess
+			done(breaker.Success)
+			p.affinity.Succeeded(in.Caller.Key.ID, plan.Model.ID, c.KeyID, p.now())
+		case res.class == core.ErrClientCancelled:
+			att.Outcome = core.OutcomeCancelled
+			done(breaker.Ignored)
+		case res.class == core.ErrClientRequest:
+			att.Outcome = core.OutcomeClientError
+			done(breaker.Ignored)
+		case res.committed:
+			// Failed mid-stream: the key answered, so the breaker is not
+			// charged (it counts failures before the first byte), but the
+			// request fails.
+			att.Outcome = core.OutcomeFailed
+			done(breaker.Ignored)
+		default:
+			att.Outcome = core.OutcomeFailed
+			done(breaker.Failure)
+			p.affinity.Failed(in.Caller.Key.ID, plan.Model.ID, c.KeyID)
+		}
+		out.Attempts = append(out.Attempts, att)
+		if p.metrics != nil {
+			p.metrics.Attempt(in.Dialect.Format(), c.Provider, res.class)
+		}
+		last = res
+		if res.committed || res.relayed || !upstream.FailsOver(res.class) {
+			out.CandidateIndex = c.Index
+			return finish()
+		}
+		p.log.Debug("attempt failed; trying next candidate", "request_id", in.RequestID, "provider", c.Provider, "error", string(res.class), "status", res.status)
+	}
+	// Nothing answered.
+	if r.Context().Err() != nil {
+		out.Status, out.StatusCode, out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
+		return finish()
+	}
+	out.Status, out.StatusCode = core.StatusFailed, http.StatusServiceUnavailable
+	msg := "No upstream is available for this model right now."
+	if tried == 0 {
+		out.ErrorClass = core.ErrNoCandidate
+		keys := refused
+		for _, s := range plan.Skipped {
+			keys = append(keys, s.KeyID)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.breakers.Earliest(keys, p.now()).Seconds()))))
+	} else {
+		out.ErrorClass = last.class
+		msg = fmt.Sprintf("All %d upstream attempts failed (last: %s).", tried, last.class)
+		w.Header().Set("Retry-After", "1")
+	}
+	out.ErrorMessage = msg
+	in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, msg)
+	return finish()
+}
+
+// state is what the attempts of one request share.
+type state struct {
+	out      *core.Outcome
+	start    time.Time
+	billable bool
+}
+
+// attempt tries one candidate. Up to the commit point it writes nothing to
+// w; from the commit point on it owns the response.
+func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c core.Candidate, st *state) attemptResult {
+	snap := p.catalog()
+	prov := snap.Provider(c.ProviderID)
+	key := snap.ProviderKey(c.KeyID)
+	if prov == nil || key == nil || prov.Endpoints[in.Dialect.Format()] == nil {
+		return attemptResult{class: core.ErrUpstreamOther} // configuration changed under us
+	}
+	ep := prov.Endpoints[in.Dialect.Format()]
+	body, injected := in.Body(c.UpstreamModel)
+
+	// Deadline before the commit point: headers (and for a stream, its
+	// first event) must arrive within it.
+	wait := ep.Timeout
+	if in.Stream {
+		wait = cmp.Or(ep.FirstByteTimeout, p.cfg.FirstByteTimeout)
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errWait := errors.New("upstream too slow")
+	timer := time.AfterFunc(wait, func() { cancel(errWait) })
+	defer timer.Stop()
+
+	req, err := upstream.Build(actx, upstream.Request{
+		BaseURL: ep.BaseURL, Path: in.Path(c.UpstreamModel), RawQuery: in.RawQuery,
+		Client: in.Header, Extra: ep.Headers, Dialect: in.Dialect, Key: key.Secret, Body: body,
+	})
+	if err != nil {
+		return attemptResult{class: core.ErrConnect}
+	}
+	// failure classifies an error before the commit point.
+	failure := func(err error) attemptResult {
+		switch {
+		case ctx.Err() != nil && !errors.Is(context.Cause(actx), errWait):
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return attemptResult{class: core.ErrTimeout}
+			}
+			return attemptResult{class: core.ErrClientCancelled, status: 499}
+		case errors.Is(context.Cause(actx), errWait):
+			if in.Stream {
+				return attemptResult{class: core.ErrFirstByte}
+			}
+			return attemptResult{class: core.ErrTimeout}
+		}
+		return attemptResult{class: core.ErrConnect}
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return failure(err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		class := upstream.ClassifyStatus(resp.StatusCode, errBody)
+		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), errBody) {
+			class = core.ErrHTMLPage
+		}
+		if class != core.ErrClientRequest {
+			return attemptResult{class: class, status: resp.StatusCode}
+		}
+		// The request itself is at fault: hand the upstream's answer to
+		// the client unchanged.
+		timer.Stop()
+		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(errBody)
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, resp.StatusCode, core.ErrClientRequest
+		st.out.ErrorMessage = "upstream rejected the request"
+		return attemptResult{class: class, status: resp.StatusCode, relayed: true}
+	}
+	if in.Stream {
+		return p.relayStream(ctx, actx, w, in, resp, injected, timer, failure, st)
+	}
+	return p.relayBody(ctx, w, in, resp, timer, failure, st)
+}
+
+// eventReader is sse.Reader or sse.ArrayReader.
+type eventReader interface {
+	Next() (sse.Event, error)
+}
+
+func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response, injected bool,
+	timer *time.Timer, failure func(error) attemptResult, st *state) attemptResult {
+	var rd eventReader
+	if in.ArrayStream {
+		rd = sse.NewArrayReader(resp.Body)
+	} else {
+		rd = sse.NewReader(resp.Body)
+	}
+	obs := in.Dialect.NewStream(injected)
+	// Prefetch up to the first event that carries data.
+	var pending [][]byte
+	var first sse.Event
+	for {
+		ev, err := rd.Next()
+		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), ev.Raw) {
+			return attemptResult{class: core.ErrHTMLPage, status: resp.StatusCode}
+		}
+		if err != nil && !(errors.Is(err, io.EOF) && len(ev.Data) > 0) {
+			if actx.Err() != nil {
+				return failure(err)
+			}
+			return attemptResult{class: core.ErrStreamCut, status: resp.StatusCode} // closed before any event: fail over
+		}
+		if len(ev.Data) > 0 || ev.Name != "" {
+			first = ev
+			break
+		}
+		pending = append(pending, bytes.Clone(ev.Raw))
+	}
+	if obs.IsError(first.Name, first.Data) {
+		return attemptResult{class: core.ErrEmbedded, status: resp.StatusCode}
+	}
+	// Commit point.
+	timer.Stop()
+	h := w.Header()
+	h.Set("Content-Type", cmp.Or(resp.Header.Get("Content-Type"), "text/event-stream"))
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(w)
+	firstByte := p.now()
+	st.out.FirstByte = firstByte.Sub(st.start)
+	if st.billable {
+		p.recorder.FirstByte(in.RequestID, firstByte)
+	}
+	clientGone := false
+	for _, raw := range pending {
+		if _, werr := w.Write(raw); werr != nil {
+			clientGone = true
+		}
+	}
+	ev, err := first, error(nil)
+	for !clientGone {
+		if obs.Observe(ev.Name, ev.Data) {
+			if _, werr := w.Write(ev.Raw); werr != nil {
+				clientGone = true
+				break
+			}
+			if ferr := rc.Flush(); ferr != nil {
+				clientGone = true
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+		ev, err = rd.Next()
+		if err != nil && len(ev.Raw) == 0 {
+			break
+		}
+	}
+	st.out.Usage = obs.Usage()
+	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
+}
+
+// ended records how a committed response ended: complete (the upstream
+// closed the body cleanly), cancelled (the client went away), or cut (the
+// upstream broke off).
+func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone bool, readErr error, cutMsg string) attemptResult {
+	switch {
+	case clientGone || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
+		return attemptResult{class: core.ErrClientCancelled, status: 499, committed: true}
+	case readErr == nil || errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF):
+		st.out.Status, st.out.StatusCode = core.StatusCompleted, status
+		return attemptResult{status: status, committed: true}
+	default:
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrStreamCut
+		st.out.ErrorMessage = cutMsg
+		return attemptResult{class: core.ErrStreamCut, status: status, committed: true}
+	}
+}
+
+func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response,
+	timer *time.Timer, failure func(error) attemptResult, st *state) attemptResult {
+	head := make([]byte, 512)
+	n, rerr := io.ReadFull(resp.Body, head)
+	head = head[:n]
+	short := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) // the whole body is in head
+	if rerr != nil && !short {
+		return failure(rerr)
+	}
+	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), head) {
+		return attemptResult{class: core.ErrHTMLPage, status: resp.StatusCode}
+	}
+	// Commit point.
+	timer.Stop()
+	copyHeader(w.Header(), resp.Header, "Content-Type")
+	w.WriteHeader(resp.StatusCode)
+	st.out.FirstByte = p.now().Sub(st.start)
+	var buf bytes.Buffer
+	buf.Write(head)
+	cw := &clientWriter{w: w}
+	_, _ = cw.Write(head)
+	var err error
+	if !short && cw.err == nil {
+		// Copy the rest through, keeping a bounded copy for usage.
+		tee := io.TeeReader(resp.Body, &limitedBuffer{buf: &buf, limit: p.bodyLimit})
+		_, err = io.CopyBuffer(cw, tee, make([]byte, 32<<10))
+	}
+	st.out.Usage = in.Dialect.BodyUsage(buf.Bytes())
+	if cw.err != nil {
+		err = nil
+	}
+	return p.ended(ctx, st, resp.StatusCode, cw.err != nil, err, "upstream body ended early")
+}
+
+// clientWriter remembers a failed write to the client, which means the
+// client went away.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *clientWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// limitedBuffer keeps the first limit bytes written to it and discards the
+// rest without failing the copy.
+type limitedBuffer struct {
+	buf   *bytes.Buffer
+	limit int
+}
+
+func (l *limitedBuffer) Write(b []byte) (int, error) {
+	if room := l.limit - l.buf.Len(); room > 0 {
+		l.buf.Write(b[:min(room, len(b))])
+	}
+	return len(b), nil
+}
+
+func copyHeader(dst, src http.Header, names ...string) {
+	for _, n := range names {
+		if v := src.Get(n); v != "" {
+			dst.Set(n, v)
+		}
+	}
+}

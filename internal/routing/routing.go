@@ -1,0 +1,178 @@
+// Package routing turns a request into an ordered list of candidates
+// (provider, endpoint, key, upstream model) and the candidates it skipped,
+// each with a reason. It is pure: no I/O, no clock of its own, so the same
+// inputs always give the same plan (issue 3).
+package routing
+
+import (
+	"cmp"
+	"encoding/binary"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+
+	"aether/internal/catalog"
+	"aether/internal/core"
+)
+
+// Order is how candidates are ranked.
+type Order string
+
+// Orders.
+const (
+	// OrderProvider ranks by provider priority, then key priority.
+	OrderProvider Order = "provider"
+	// OrderGlobal ranks every key by its global priority across providers.
+	OrderGlobal Order = "global"
+)
+
+// Skip reasons recorded on skipped candidates.
+const (
+	SkipProviderInactive = "provider_inactive"
+	SkipFormatMismatch   = "format_mismatch"
+	SkipEndpointInactive = "endpoint_inactive"
+	SkipKeyInactive      = "key_inactive"
+	SkipRestricted       = "restricted"
+	SkipModelNotAllowed  = "model_not_allowed_on_key"
+	SkipBreakerOpen      = "breaker_open"
+)
+
+// Health says whether a provider key's circuit breaker currently refuses
+// requests.
+type Health interface {
+	Open(keyID int64, now time.Time) bool
+}
+
+// Request is what routing needs to know of one request.
+type Request struct {
+	Caller *catalog.Caller
+	Model  string
+	Format core.Format
+	Now    time.Time
+	// AffinityKeyID is the provider key this caller last succeeded with for
+	// this model, or 0.
+	AffinityKeyID int64
+}
+
+// Plan is the outcome of selection.
+type Plan struct {
+	Model      *catalog.Model
+	Candidates []core.Candidate
+	Skipped    []core.Candidate
+}
+
+type ranked struct {
+	c                  core.Candidate
+	p1, p2, p3, hashed uint64
+}
+
+// Select builds the plan. It returns core.ErrModelUnknown for a model that
+// does not exist and core.ErrForbidden when the caller may not use the
+// model or the API format. A plan with no candidates is valid: the caller
+// answers 503.
+func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Plan, error) {
+	m, ok := snap.Model(req.Model)
+	if !ok {
+		return Plan{}, core.ErrModelUnknown
+	}
+	key, user := req.Caller.Key, req.Caller.User
+	if !catalog.Allowed(key.AllowedFormats, string(req.Format)) {
+		return Plan{}, core.ErrForbidden
+	}
+	for _, list := range [][]string{key.AllowedModels, user.AllowedModels} {
+		if !catalog.Allowed(list, m.Name) && !catalog.Allowed(list, req.Model) {
+			return Plan{}, core.ErrForbidden
+		}
+	}
+	plan := Plan{Model: m}
+	var cands []ranked
+	n := 0
+	for _, r := range m.Routes {
+		n += len(r.Provider.Keys)
+	}
+	cands = make([]ranked, 0, n)
+	restricted := 0
+	for _, r := range m.Routes {
+		p := r.Provider
+		ep := p.Endpoints[req.Format]
+		for _, k := range p.Keys {
+			c := core.Candidate{ProviderID: p.ID, Provider: p.Name, KeyID: k.ID, KeyName: k.Name, UpstreamModel: r.UpstreamModel}
+			if ep != nil {
+				c.EndpointID = ep.ID
+			}
+			switch {
+			case !p.Active:
+				c.SkippedReason = SkipProviderInactive
+			case ep == nil:
+				c.SkippedReason = SkipFormatMismatch
+			case !ep.Active:
+				c.SkippedReason = SkipEndpointInactive
+			case !catalog.Allowed(key.AllowedProviders, p.Name) || !catalog.Allowed(user.AllowedProviders, p.Name):
+				c.SkippedReason = SkipRestricted
+				restricted++
+			case !k.Active:
+				c.SkippedReason = SkipKeyInactive
+			case !catalog.Allowed(k.AllowedModels, m.Name) && !catalog.Allowed(k.AllowedModels, r.UpstreamModel):
+				c.SkippedReason = SkipModelNotAllowed
+			case health != nil && health.Open(k.ID, req.Now):
+				c.SkippedReason = SkipBreakerOpen
+			}
+			if c.SkippedReason != "" {
+				plan.Skipped = append(plan.Skipped, c)
+				continue
+			}
+			rk := ranked{c: c, hashed: spread(key.ID, k.ID)}
+			if order == OrderGlobal {
+				rk.p1 = prio(k.GlobalPriority)
+			} else {
+				rk.p1, rk.p2 = uint64(int64(p.Priority)+math.MaxInt32), uint64(int64(k.Priority)+math.MaxInt32)
+			}
+			if k.ID == req.AffinityKeyID {
+				rk.c.AffinityHit = true
+			}
+			cands = append(cands, rk)
+		}
+	}
+	if len(cands) == 0 && restricted > 0 && restricted == len(plan.Skipped) {
+		return Plan{}, core.ErrForbidden
+	}
+	slices.SortFunc(cands, func(a, b ranked) int {
+		if a.c.AffinityHit != b.c.AffinityHit {
+			if a.c.AffinityHit {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(a.p1, b.p1), cmp.Compare(a.p2, b.p2), cmp.Compare(a.hashed, b.hashed), cmp.Compare(a.c.KeyID, b.c.KeyID))
+	})
+	plan.Candidates = make([]core.Candidate, len(cands))
+	for i := range cands {
+		plan.Candidates[i] = cands[i].c
+		plan.Candidates[i].Index = i
+	}
+	for i := range plan.Skipped {
+		plan.Skipped[i].Index = len(cands) + i
+	}
+	return plan, nil
+}
+
+// prio maps an optional global priority to a sort key, unset last.
+func prio(p *int) uint64 {
+	if p == nil {
+		return math.MaxUint64
+	}
+	return uint64(int64(*p) + math.MaxInt32)
+}
+
+// spread is a stable hash of (gateway key, provider key): among equal
+// priorities one caller always prefers the same provider key (its prompt
+// cache lives there) while different callers spread evenly.
+func spread(gatewayKey, providerKey int64) uint64 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(gatewayKey))
+	binary.LittleEndian.PutUint64(b[8:], uint64(providerKey))
+	h := fnv.New64a()
+	_, _ = h.Write(b[:])
+	return h.Sum64()
+}

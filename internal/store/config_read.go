@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"aether/internal/core"
+)
+
+// ConfigSet is every configuration row, secrets opened: what the API
+// holds in memory so its hot path never queries Postgres.
+type ConfigSet struct {
+	Version      int64
+	Providers    []Provider
+	Endpoints    []Endpoint
+	ProviderKeys []ProviderKey
+	Models       []Model
+	Routes       []ModelRoute
+	Prices       []Price
+	Users        []User
+	APIKeys      []APIKey
+}
+
+// ConfigVersion returns the counter bumped by every configuration change.
+func (s *Store) ConfigVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.Pool.QueryRow(ctx, `SELECT version FROM config_version`).Scan(&v)
+	return v, interpretError(err)
+}
+
+// LoadConfig reads the whole configuration in one repeatable-read
+// transaction, so the snapshot is consistent with its version.
+func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
+	var c ConfigSet
+	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT version FROM config_version`).Scan(&c.Version); err != nil {
+			return err
+		}
+		var err error
+		if c.Providers, err = collect(ctx, tx, `SELECT id, name, priority, active FROM providers ORDER BY id`,
+			func(r pgx.Rows) (Provider, error) {
+				var p Provider
+				return p, r.Scan(&p.ID, &p.Name, &p.Priority, &p.Active)
+			}); err != nil {
+			return err
+		}
+		if c.Endpoints, err = collect(ctx, tx, `SELECT id, provider_id, name, api_format, base_url, timeout_ms,
+				coalesce(first_byte_timeout_ms, 0), coalesce(headers_sealed, ''), active FROM endpoints ORDER BY id`,
+			func(r pgx.Rows) (Endpoint, error) {
+				var e Endpoint
+				var format, sealed string
+				var timeout, fbt int64
+				if err := r.Scan(&e.ID, &e.ProviderID, &e.Name, &format, &e.BaseURL, &timeout, &fbt, &sealed, &e.Active); err != nil {
+					return e, err
+				}
+				e.Format, e.Timeout, e.FirstByteTimeout = core.Format(format), time.Duration(timeout)*time.Millisecond, time.Duration(fbt)*time.Millisecond
+				if sealed != "" {
+					plain, err := s.open(sealed, purposeEndpointHeaders)
+					if err != nil {
+						return e, fmt.Errorf("endpoint %d headers: %w", e.ID, err)
+					}
+					if err := json.Unmarshal([]byte(plain), &e.Headers); err != nil {
+						return e, err
+					}
+				}
+				return e, nil
+			}); err != nil {
+			return err
+		}
+		if c.ProviderKeys, err = collect(ctx, tx, `SELECT id, provider_id, name, secret_sealed, secret_preview, priority,
+				global_priority, rate_multiplier::text, free_tier, allowed_models, max_concurrent, active
+				FROM provider_keys ORDER BY id`,
+			func(r pgx.Rows) (ProviderKey, error) {
+				var k ProviderKey
+				var sealed, mult string
+				if err := r.Scan(&k.ID, &k.ProviderID, &k.Name, &sealed, &k.Preview, &k.Priority, &k.GlobalPriority,
+					&mult, &k.FreeTier, &k.AllowedModels, &k.MaxConcurrent, &k.Active); err != nil {
+					return k, err
+				}
+				var err error
+				if k.RateMultiplier, err = core.ParseMicros(mult); err != nil {
+					return k, err
+				}
+				if k.Secret, err = s.open(sealed, purposeProviderKey); err != nil {
+					return k, fmt.Errorf("provider key %d (%s): %w", k.ID, k.Name, err)
+				}
+				return k, nil
+			}); err != nil {
+			return err
+		}
+		if c.Models, err = collect(ctx, tx, `SELECT id, name, aliases, active FROM models ORDER BY id`,
+			func(r pgx.Rows) (Model, error) {
+				var m Model
+				return m, r.Scan(&m.ID, &m.Name, &m.Aliases, &m.Active)
+			}); err != nil {
+			return err
+		}
+		if c.Routes, err = collect(ctx, tx, `SELECT model_id, provider_id, upstream_model, active FROM model_routes ORDER BY model_id, provider_id`,
+			func(r pgx.Rows) (ModelRoute, error) {
+				var m ModelRoute
+				return m, r.Scan(&m.ModelID, &m.ProviderID, &m.UpstreamModel, &m.Active)
+			}); err != nil {
+			return err
+		}
+		if c.Prices, err = collect(ctx, tx, priceColumns+` FROM prices ORDER BY id`, scanPrice); err != nil {
+			return err
+		}
+		if c.Users, err = collect(ctx, tx, `SELECT id, name, coalesce(email, ''), active, allowed_models, allowed_providers,
+				budget_usd::text, budget_period, rpm_limit FROM users ORDER BY id`,
+			func(r pgx.Rows) (User, error) {
+				var u User
+				var budget *string
+				if err := r.Scan(&u.ID, &u.Name, &u.Email, &u.Active, &u.AllowedModels, &u.AllowedProviders, &budget, &u.BudgetPeriod, &u.RPMLimit); err != nil {
+					return u, err
+				}
+				var err error
+				u.BudgetUSD, err = parseOptMicros(budget)
+				return u, err
+			}); err != nil {
+			return err
+		}
+		c.APIKeys, err = collect(ctx, tx, `SELECT id, user_id, name, key_hash, key_prefix, active, expires_at, allowed_models,
+				allowed_providers, allowed_formats, budget_usd::text, budget_period, rpm_limit FROM api_keys ORDER BY id`,
+			func(r pgx.Rows) (APIKey, error) {
+				var k APIKey
+				var hash []byte
+				var budget *string
+				if err := r.Scan(&k.ID, &k.UserID, &k.Name, &hash, &k.Prefix, &k.Active, &k.ExpiresAt, &k.AllowedModels,
+					&k.AllowedProviders, &k.AllowedFormats, &budget, &k.BudgetPeriod, &k.RPMLimit); err != nil {
+					return k, err
+				}
+				copy(k.Hash[:], hash)
+				var err error
+				k.BudgetUSD, err = parseOptMicros(budget)
+				return k, err
+			})
+		return err
+	})
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return &c, nil
+}
+
+const priceColumns = `SELECT id, model_id, provider_id, input_per_mtok::text, output_per_mtok::text,
+	cache_read_per_mtok::text, cache_write_5m_per_mtok::text, cache_write_1h_per_mtok::text,
+	long_context_threshold, long_input_per_mtok::text, long_output_per_mtok::text,
+	long_cache_read_per_mtok::text, long_cache_write_5m_per_mtok::text, long_cache_write_1h_per_mtok::text,
+	per_request::text, coalesce(source, '')`
+
+func scanPrice(r pgx.Rows) (Price, error) {
+	var p Price
+	var in, out, per string
+	var cr, cw5, cw1, lin, lout, lcr, lcw5, lcw1 *string
+	if err := r.Scan(&p.ID, &p.ModelID, &p.ProviderID, &in, &out, &cr, &cw5, &cw1, &p.LongThreshold,
+		&lin, &lout, &lcr, &lcw5, &lcw1, &per, &p.Source); err != nil {
+		return p, err
+	}
+	var err error
+	parse := func(s string) core.Micros {
+		m, e := core.ParseMicros(s)
+		if e != nil && err == nil {
+			err = e
+		}
+		return m
+	}
+	opt := func(s *string) *core.Micros {
+		m, e := parseOptMicros(s)
+		if e != nil && err == nil {
+			err = e
+		}
+		return m
+	}
+	p.Input, p.Output, p.PerRequest = parse(in), parse(out), parse(per)
+	p.CacheRead, p.CacheWrite5m, p.CacheWrite1h = opt(cr), opt(cw5), opt(cw1)
+	p.LongInput, p.LongOutput, p.LongCacheRead, p.LongCacheWrite5m, p.LongCacheWrite1h = opt(lin), opt(lout), opt(lcr), opt(lcw5), opt(lcw1)
+	return p, err
+}
+
+func parseOptMicros(s *string) (*core.Micros, error) {
+	if s == nil {
+		return nil, nil
+	}
+	m, err := core.ParseMicros(*s)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (s *Store) open(sealed, purpose string) (string, error) {
+	if s.Box == nil {
+		return "", fmt.Errorf("store: no encryption key configured")
+	}
+	return s.Box.Open(sealed, purpose)
+}
+
+func collect[T any](ctx context.Context, q querier, sql string, scan func(pgx.Rows) (T, error)) ([]T, error) {
+	rows, err := q.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
