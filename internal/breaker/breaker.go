@@ -177,6 +177,9 @@ func (s *Set) Allow(keyID int64) (done func(Outcome), ok bool) {
 	}, true
 }
 
+// OpenFor is how long an open breaker refuses its key.
+func (s *Set) OpenFor() time.Duration { return s.cfg.OpenFor }
+
 // SetShared replaces the durable open-until times read from Postgres.
 func (s *Set) SetShared(openUntil map[int64]time.Time) {
 	s.shared.Store(&openUntil)

@@ -58,6 +58,7 @@ type Candidate struct {
 // Attempt is what happened when the proxy tried one candidate.
 type Attempt struct {
 	CandidateIndex int           `json:"candidate_index"`
+	KeyID          int64         `json:"key_id"`
 	Outcome        string        `json:"outcome"` // success, failed, cancelled, client_error
 	StatusCode     int           `json:"status_code,omitempty"`
 	ErrorClass     ErrorClass    `json:"error_class,omitempty"`
@@ -102,4 +103,16 @@ type Outcome struct {
 	FirstByte      time.Duration `json:"first_byte,omitempty"`
 	Total          time.Duration `json:"total"`
 	FinishedAt     time.Time     `json:"finished_at"`
+	// BreakerChanges are the circuit-breaker transitions this request's
+	// attempts caused; accounting makes them durable and shared.
+	BreakerChanges []BreakerChange `json:"breaker_changes,omitempty"`
+}
+
+// BreakerChange is one provider key's breaker moving to State at At. An
+// open breaker refuses the key until OpenUntil.
+type BreakerChange struct {
+	KeyID     int64     `json:"key_id"`
+	State     string    `json:"state"` // closed, open, half_open
+	At        time.Time `json:"at"`
+	OpenUntil time.Time `json:"open_until,omitzero"`
 }

@@ -76,10 +76,24 @@
 //
 // # Failure knobs
 //
-// Status >= 400 answers with the format's error body (see errors.go for
-// the default type per status). EmbeddedError makes the first event of a
-// 200 stream an error: OpenAI chat `data: {"error":{…}}`; Responses
-// `event: error` with a nested error object, then `event: response.failed`;
-// Anthropic `event: error`; Gemini `data: {"error":{…}}` (or the first array
-// element). HTML, Hang, CutAfter and Gzip are described on Knobs.
+// Knobs apply to every authenticated API route, list-models and count-tokens
+// included. Status >= 400 answers with the format's error body, whose type
+// (Gemini: status) follows the status unless ErrorType is set:
+//
+//	status  OpenAI type (code)                       Anthropic type         Gemini status
+//	400     invalid_request_error                    invalid_request_error  INVALID_ARGUMENT
+//	401     invalid_request_error (invalid_api_key)  authentication_error   UNAUTHENTICATED
+//	403     permission_error                         permission_error       PERMISSION_DENIED
+//	404     invalid_request_error                    not_found_error        NOT_FOUND
+//	429     requests (rate_limit_exceeded)           rate_limit_error       RESOURCE_EXHAUSTED
+//	500     server_error                             api_error              INTERNAL
+//	503     server_error                             api_error              UNAVAILABLE
+//	529     server_error                             overloaded_error       INTERNAL
+//
+// EmbeddedError makes the first event of a 200 stream an error, typed from
+// Status or else 529 (Anthropic) / 500 (others): OpenAI chat
+// `data: {"error":{…}}`; Responses `event: error` with a nested error
+// object, as the live API sends it, then `event: response.failed`;
+// Anthropic `event: error`; Gemini `data: {"error":{…}}` (or the first
+// array element). HTML, Hang, CutAfter and Gzip are described on Knobs.
 package fakeupstream

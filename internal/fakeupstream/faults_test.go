@@ -437,6 +437,36 @@ func TestHang(t *testing.T) {
 	}
 }
 
+// TestCloseReleasesHang checks that Close drops a hanging request's
+// connection instead of answering it.
+func TestCloseReleasesHang(t *testing.T) {
+	t.Parallel()
+	fake, srv := newFake(t, fakeupstream.Config{Knobs: fakeupstream.Knobs{Hang: true}})
+	ctx := testContext(t)
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(messagesBody))
+		req.Header.Set("X-Api-Key", "k")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = errors.New("got response " + resp.Status)
+		}
+		errc <- err
+	}()
+	for fake.Count() == 0 {
+		select {
+		case err := <-errc:
+			t.Fatalf("request ended before hanging: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	fake.Close()
+	if err := <-errc; errors.Is(err, context.DeadlineExceeded) || strings.HasPrefix(err.Error(), "got response") {
+		t.Errorf("err = %v, want a dropped connection", err)
+	}
+}
+
 func TestCutAfter(t *testing.T) {
 	t.Parallel()
 	for _, ep := range streamEndpoints {

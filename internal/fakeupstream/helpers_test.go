@@ -17,8 +17,8 @@ import (
 // Expected usage for the default knobs, per the package documentation.
 const (
 	wantPrompt     = fakeupstream.DefaultInputTokens + fakeupstream.DefaultCacheReadTokens + fakeupstream.DefaultCacheWrite5mTokens + fakeupstream.DefaultCacheWrite1hTokens // 35
-	wantCompletion = fakeupstream.DefaultOutputTokens + fakeupstream.DefaultReasoningTokens                                                                                 // 11
-	wantTotal      = wantPrompt + wantCompletion                                                                                                                            // 46
+	wantCompletion = fakeupstream.DefaultOutputTokens + fakeupstream.DefaultReasoningTokens                                                                                  // 11
+	wantTotal      = wantPrompt + wantCompletion                                                                                                                             // 46
 )
 
 // testTimeout bounds every request so a broken stream fails the test

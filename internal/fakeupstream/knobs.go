@@ -104,8 +104,8 @@ type Knobs struct {
 	EmbeddedError bool
 	// HTML answers with an HTML error page (Status, else DefaultHTMLStatus).
 	HTML bool
-	// Hang never answers; the handler returns when the request context is
-	// done or Server.Close is called.
+	// Hang never answers: the request blocks until the client gives up,
+	// or until Server.Close drops its connection.
 	Hang bool
 	// CutAfter aborts the connection after that many stream events (use Zero
 	// to abort right after the headers), without any terminating event. A

@@ -1,6 +1,7 @@
 package fakeupstream
 
 import (
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -111,11 +112,10 @@ func (s *Server) CountKey(key string) int {
 func (s *Server) CountByKey() map[string]int {
 	s.journal.mu.Lock()
 	defer s.journal.mu.Unlock()
-	out := make(map[string]int, len(s.journal.byKey))
-	for k, v := range s.journal.byKey {
-		out[k] = v
+	if s.journal.byKey == nil {
+		return map[string]int{}
 	}
-	return out
+	return maps.Clone(s.journal.byKey)
 }
 
 // Reset forgets recorded requests and counts.

@@ -90,9 +90,9 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Close releases requests blocked by the Hang knob or sleeping in a delay,
-// so httptest.Server.Close and graceful shutdown do not wait for them. The
-// server keeps answering other requests.
+// Close drops the connections of requests blocked by the Hang knob or
+// sleeping in a delay, so httptest.Server.Close and graceful shutdown do not
+// wait for them. New requests are still answered, but no longer hang.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closed) })
 }
@@ -308,15 +308,17 @@ func (x *exchange) serve() {
 	}
 	x.p = k.plan()
 
+	// A hang or delay cut short by Close drops the connection: returning
+	// normally would answer an empty 200.
 	if x.p.hang {
 		select {
 		case <-r.Context().Done():
 		case <-x.s.closed:
 		}
-		return
+		abort()
 	}
 	if !x.sleep(x.p.headerDelay) {
-		return
+		abort()
 	}
 	if x.p.retryAfter > 0 {
 		secs := (x.p.retryAfter + time.Second - 1) / time.Second

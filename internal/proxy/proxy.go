@@ -186,6 +186,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 		if tried >= p.cfg.MaxAttempts || ctx.Err() != nil {
 			break
 		}
+		before := p.breakers.State(c.KeyID)
 		done, ok := p.breakers.Allow(c.KeyID)
 		if !ok {
 			refused = append(refused, c.KeyID)
@@ -194,7 +195,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 		tried++
 		started := p.now()
 		res := p.attempt(ctx, w, in, plan.Model, c, st)
-		att := core.Attempt{CandidateIndex: c.Index, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
+		att := core.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
 		switch {
 		case res.class == core.ErrNone:
 			att.Outcome = core.OutcomeSuccess
@@ -218,6 +219,13 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 			p.affinity.Failed(in.Caller.Key.ID, plan.Model.ID, c.KeyID)
 		}
 		out.Attempts = append(out.Attempts, att)
+		if after := p.breakers.State(c.KeyID); after != before {
+			ch := core.BreakerChange{KeyID: c.KeyID, State: string(after), At: p.now()}
+			if after == breaker.Open {
+				ch.OpenUntil = ch.At.Add(p.breakers.OpenFor())
+			}
+			out.BreakerChanges = append(out.BreakerChanges, ch)
+		}
 		if p.metrics != nil {
 			p.metrics.Attempt(in.Dialect.Format(), c.Provider, res.class)
 		}

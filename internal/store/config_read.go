@@ -200,7 +200,11 @@ func (s *Store) open(sealed, purpose string) (string, error) {
 }
 
 func collect[T any](ctx context.Context, q querier, sql string, scan func(pgx.Rows) (T, error)) ([]T, error) {
-	rows, err := q.Query(ctx, sql)
+	return collectArgs(ctx, q, sql, scan)
+}
+
+func collectArgs[T any](ctx context.Context, q querier, sql string, scan func(pgx.Rows) (T, error), args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,52 @@
+# Aether. `make dev` runs the whole stack; `make test` runs every test.
+# Both build what they need first: the pinned Temporal CLI into bin/, and
+# (where missing) Debian's postgresql-15 server binaries.
+
+GO               ?= go
+TEMPORAL_VERSION := v1.5.1
+PG_BIN           := /usr/lib/postgresql/15/bin
+TEST_FLAGS       ?= -race
+TEST_TIMEOUT     ?= 60m
+
+.PHONY: dev test check bench postgres fuzz clean-dev
+
+## dev: start Postgres, Temporal (Web UI :8233), the simulated upstream, the worker and the API
+dev: bin/temporal postgres
+	@mkdir -p .dev/bin
+	$(GO) build -o .dev/bin/devstack ./cmd/devstack
+	./.dev/bin/devstack
+
+## test: every test, against real Postgres and a real Temporal dev server
+test: bin/temporal postgres
+	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+## check: formatting, vet and staticcheck
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## bench: Go benchmarks of the hot path (see BENCHMARKS.md for the load test)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/routing/ ./internal/sse/ ./internal/proxy/
+
+## fuzz: run each parser fuzzer for a while
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 30s ./internal/sse/
+	$(GO) test -run '^$$' -fuzz FuzzArrayReader -fuzztime 30s ./internal/sse/
+	$(GO) test -run '^$$' -fuzz FuzzSet -fuzztime 30s ./internal/jsonbody/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/seed/
+
+bin/temporal:
+	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
+
+postgres:
+	@if [ ! -x $(PG_BIN)/postgres ] && ! command -v initdb >/dev/null 2>&1; then \
+		echo "Installing Debian's postgresql-15 server binaries..."; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; fi; \
+	fi
+
+clean-dev:
+	rm -rf .dev

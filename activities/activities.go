@@ -1,0 +1,152 @@
+// Package activities holds the request workflow's activities: the only code
+// that writes accounting to Postgres. Every method is idempotent on the
+// request ID, so Temporal may retry or replay it freely.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"aether/internal/core"
+	"aether/internal/pricing"
+	"aether/internal/store"
+)
+
+// ErrInvalidInput is the non-retryable error type for inputs no retry can
+// fix.
+const ErrInvalidInput = "InvalidInput"
+
+// Activities holds the activities' dependencies.
+type Activities struct {
+	Store *store.Store
+	// Prices is the embedded default price table, used for models that
+	// have no price in the database.
+	Prices pricing.Table
+	Logger *slog.Logger
+	// UnpricedHook, if set, is called for a request whose model has no price.
+	UnpricedHook func(model string)
+}
+
+// ProgressInput is a request that has not ended yet.
+type ProgressInput struct {
+	Meta        core.RequestMeta
+	Plan        []core.Candidate
+	Status      core.Status
+	FirstByteAt time.Time // zero when no byte was sent yet
+}
+
+func invalid(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, ErrInvalidInput, nil)
+}
+
+// RecordProgress writes the request row (pending or streaming) and its plan.
+func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error {
+	if in.Meta.RequestID == "" {
+		return invalid("request ID is empty")
+	}
+	return a.Store.RecordProgress(ctx, store.RequestProgress{Meta: in.Meta, Plan: in.Plan, Status: in.Status, FirstByteAt: in.FirstByteAt})
+}
+
+// FinalInput is a request that ended.
+type FinalInput struct {
+	Meta        core.RequestMeta
+	Plan        []core.Candidate
+	FirstByteAt time.Time
+	Outcome     core.Outcome
+}
+
+// FinalResult is what the workflow shows in search attributes and memo.
+type FinalResult struct {
+	Status      core.Status
+	Provider    string
+	TotalTokens int64
+	CostKnown   bool
+	CostUSD     float64
+	// Applied is false when an earlier execution had already recorded it.
+	Applied bool
+}
+
+// RecordFinal prices the usage and writes the final row, attempts, spend,
+// key health and audit line in one transaction.
+func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (FinalResult, error) {
+	if in.Meta.RequestID == "" {
+		return FinalResult{}, invalid("request ID is empty")
+	}
+	if !in.Outcome.Status.Final() {
+		return FinalResult{}, invalid("outcome status " + string(in.Outcome.Status) + " is not final")
+	}
+	rec := store.FinalRecord{Meta: in.Meta, Plan: in.Plan, FirstByteAt: in.FirstByteAt, Outcome: in.Outcome}
+	for _, c := range in.Plan {
+		if c.Index == in.Outcome.CandidateIndex && c.SkippedReason == "" {
+			rec.ProviderID, rec.Provider, rec.EndpointID, rec.ProviderKeyID, rec.UpstreamModel = c.ProviderID, c.Provider, c.EndpointID, c.KeyID, c.UpstreamModel
+		}
+	}
+	res := FinalResult{Status: in.Outcome.Status, Provider: rec.Provider, TotalTokens: in.Outcome.Usage.TotalTokens()}
+	if rec.ProviderID != 0 {
+		cost, err := a.price(ctx, in, rec)
+		if err != nil {
+			return FinalResult{}, err
+		}
+		rec.Cost = cost
+	}
+	if rec.Cost != nil {
+		res.CostKnown, res.CostUSD = true, rec.Cost.Total.USD()
+	}
+	out, err := a.Store.RecordFinal(ctx, rec)
+	if err != nil {
+		return FinalResult{}, err
+	}
+	res.Applied = out.Applied
+	if !out.Applied {
+		res.Status = out.Status
+	}
+	return res, nil
+}
+
+// price returns the request's cost, or nil when the model has no price
+// anywhere (recorded as cost unknown, never as zero).
+func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRecord) (*store.Cost, error) {
+	facts, err := a.Store.PricingFor(ctx, in.Meta.Model, rec.ProviderID, rec.ProviderKeyID)
+	if err != nil {
+		return nil, err
+	}
+	var p pricing.Price
+	switch {
+	case facts.Price != nil:
+		p = FromStore(*facts.Price)
+	default:
+		def, ok := a.Prices.Lookup(in.Meta.Model, rec.UpstreamModel)
+		if !ok {
+			if a.UnpricedHook != nil {
+				a.UnpricedHook(in.Meta.Model)
+			}
+			return nil, nil
+		}
+		p = def
+	}
+	b := pricing.Cost(p, in.Outcome.Usage, pricing.Options{
+		Multiplier: facts.Multiplier, FreeTier: facts.FreeTier, Succeeded: in.Outcome.Status == core.StatusCompleted,
+	})
+	snap, _ := json.Marshal(b.Rates)
+	return &store.Cost{
+		Input: b.Input, Output: b.Output, CacheRead: b.CacheRead, CacheWrite: b.CacheWrite, Request: b.Request,
+		Total: b.Total, Actual: b.Actual, Multiplier: facts.Multiplier, Snapshot: snap,
+	}, nil
+}
+
+// FromStore converts a stored price.
+func FromStore(s store.Price) pricing.Price {
+	p := pricing.Price{
+		Input: s.Input, Output: s.Output, CacheRead: s.CacheRead, CacheWrite5m: s.CacheWrite5m, CacheWrite1h: s.CacheWrite1h,
+		LongInput: s.LongInput, LongOutput: s.LongOutput, LongCacheRead: s.LongCacheRead,
+		LongCacheWrite5m: s.LongCacheWrite5m, LongCacheWrite1h: s.LongCacheWrite1h, PerRequest: s.PerRequest, Source: s.Source,
+	}
+	if s.LongThreshold != nil {
+		p.LongThreshold = *s.LongThreshold
+	}
+	return p
+}

@@ -1,0 +1,429 @@
+package accounting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"aether/internal/core"
+	"aether/workflows"
+)
+
+// event is one journal entry: a request's start, first byte, or end. It
+// holds IDs, counts and statuses only, never a body or a key.
+type event struct {
+	Kind    string            `json:"k"` // started, first_byte, finished
+	ID      string            `json:"id"`
+	Meta    *core.RequestMeta `json:"meta,omitempty"`
+	Plan    []core.Candidate  `json:"plan,omitempty"`
+	At      time.Time         `json:"at,omitzero"`
+	Outcome *core.Outcome     `json:"out,omitempty"`
+}
+
+// Recorder implements proxy.Recorder on a Journal.
+type Recorder struct {
+	J   *Journal
+	Log *slog.Logger
+}
+
+// Started implements proxy.Recorder.
+func (r *Recorder) Started(meta core.RequestMeta, plan []core.Candidate) error {
+	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
+	return r.J.Append(b)
+}
+
+// FirstByte implements proxy.Recorder.
+func (r *Recorder) FirstByte(id string, at time.Time) {
+	b, _ := json.Marshal(event{Kind: "first_byte", ID: id, At: at})
+	if err := r.J.AppendFollowUp(b); err != nil {
+		r.Log.Error("accounting: first-byte event lost", "request_id", id, "error", err)
+	}
+}
+
+// Finished implements proxy.Recorder.
+func (r *Recorder) Finished(id string, out core.Outcome) {
+	b, _ := json.Marshal(event{Kind: "finished", ID: id, Outcome: &out})
+	if err := r.J.AppendFollowUp(b); err != nil {
+		r.Log.Error("accounting: final event lost", "request_id", id, "error", err)
+	}
+}
+
+// Starter is the part of the Temporal client the shipper uses.
+type Starter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+}
+
+// ShipperConfig tunes the shipper.
+type ShipperConfig struct {
+	TaskQueue string
+	// Coalesce is how long a running request's start is held back hoping
+	// its end arrives, so a short request ships as one start carrying
+	// everything (default 1s).
+	Coalesce time.Duration
+	// Workers is the number of concurrent Temporal calls (default 16).
+	Workers int
+	// CallTimeout bounds one Temporal call (default 10s).
+	CallTimeout time.Duration
+}
+
+// pending is one request's events not yet delivered.
+type pending struct {
+	id        string
+	meta      *core.RequestMeta
+	plan      []core.Candidate
+	firstByte time.Time
+	outcome   *core.Outcome
+	seqs      []uint64
+	seen      time.Time
+	started   bool // a workflow exists for this request
+	sentFB    bool // the first byte reached the workflow
+	inflight  bool
+	retryAt   time.Time
+	failures  int
+}
+
+// ShipperStats are exported as metrics.
+type ShipperStats struct {
+	Pending       int           // requests with undelivered events
+	UnshippedSeqs int           // journal entries not yet delivered
+	OldestAge     time.Duration // age of the oldest undelivered entry
+	Calls         uint64        // Temporal calls made
+	Errors        uint64        // Temporal calls that failed
+	Delivered     uint64        // requests fully delivered
+}
+
+// Shipper delivers journal entries to Temporal, one workflow per request.
+type Shipper struct {
+	cfg     ShipperConfig
+	c       Starter
+	j       *Journal
+	log     *slog.Logger
+	mu      sync.Mutex
+	reqs    map[string]*pending
+	acks    *ackQueue
+	work    chan *pending
+	stats   ShipperStats
+	wg      sync.WaitGroup
+	nowFunc func() time.Time
+}
+
+// NewShipper returns a shipper; call Run.
+func NewShipper(cfg ShipperConfig, c Starter, j *Journal, log *slog.Logger) *Shipper {
+	if cfg.Coalesce <= 0 {
+		cfg.Coalesce = time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 10 * time.Second
+	}
+	return &Shipper{cfg: cfg, c: c, j: j, log: log, reqs: map[string]*pending{}, acks: newAckQueue(),
+		work: make(chan *pending, cfg.Workers*4), nowFunc: time.Now}
+}
+
+// Run ships until ctx ends and the journal is closed and drained of what
+// can be delivered.
+func (s *Shipper) Run(ctx context.Context) {
+	// Entries a previous process left behind. A request that has a start
+	// but no end can never end now (the process serving it is gone), so it
+	// is closed as interrupted at once instead of waiting for its deadline.
+	rec := s.j.Recovered()
+	for _, e := range rec {
+		s.add(e)
+	}
+	if len(rec) > 0 {
+		s.mu.Lock()
+		interrupted := 0
+		for _, p := range s.reqs {
+			if p.outcome == nil && p.meta != nil {
+				now := s.nowFunc()
+				p.outcome = &core.Outcome{Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
+					ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now, Total: now.Sub(p.meta.ReceivedAt)}
+				interrupted++
+			}
+		}
+		s.mu.Unlock()
+		s.log.Info("accounting: shipping entries left by a previous run", "entries", len(rec), "interrupted_requests", interrupted)
+	}
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go s.worker(ctx)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	checkpoint := time.NewTicker(500 * time.Millisecond)
+	defer checkpoint.Stop()
+	durable := s.j.Durable()
+	for {
+		select {
+		case batch, ok := <-durable:
+			if !ok {
+				durable = nil
+				continue
+			}
+			for _, e := range batch {
+				s.add(e)
+			}
+			s.dispatch()
+		case <-tick.C:
+			s.dispatch()
+		case <-checkpoint.C:
+			s.checkpoint()
+		case <-ctx.Done():
+			close(s.work)
+			s.wg.Wait()
+			s.checkpoint()
+			return
+		}
+	}
+}
+
+func (s *Shipper) add(e Entry) {
+	var ev event
+	if err := json.Unmarshal(e.Data, &ev); err != nil || ev.ID == "" {
+		s.log.Error("accounting: unreadable journal entry skipped", "seq", e.Seq)
+		s.mu.Lock()
+		s.acks.push(e.Seq, s.nowFunc())
+		s.acks.ack(e.Seq)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.reqs[ev.ID]
+	if p == nil {
+		p = &pending{id: ev.ID, seen: s.nowFunc()}
+		s.reqs[ev.ID] = p
+	}
+	s.acks.push(e.Seq, s.nowFunc())
+	p.seqs = append(p.seqs, e.Seq)
+	switch ev.Kind {
+	case "started":
+		p.meta, p.plan = ev.Meta, ev.Plan
+	case "first_byte":
+		if p.firstByte.IsZero() {
+			p.firstByte = ev.At
+		}
+	case "finished":
+		if p.outcome == nil {
+			p.outcome = ev.Outcome
+		}
+	}
+}
+
+// dispatch hands ready requests to the workers without ever blocking: the
+// loop that drains the journal must keep draining while Temporal is slow or
+// down, or the proxy would wait on it. A request is ready when its end is
+// known, or when it has run past the coalescing window.
+func (s *Shipper) dispatch() {
+	now := s.nowFunc()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.reqs {
+		if p.inflight || now.Before(p.retryAt) {
+			continue
+		}
+		due := p.outcome != nil ||
+			(!p.started && now.Sub(p.seen) >= s.cfg.Coalesce) ||
+			(!p.sentFB && !p.firstByte.IsZero() && now.Sub(p.firstByte) >= s.cfg.Coalesce)
+		if !due {
+			continue
+		}
+		select {
+		case s.work <- p:
+			p.inflight = true
+		default:
+			return // workers busy: the next tick continues
+		}
+	}
+}
+
+func (s *Shipper) worker(ctx context.Context) {
+	defer s.wg.Done()
+	for p := range s.work {
+		s.ship(ctx, p)
+	}
+}
+
+func isAlreadyStarted(err error) bool {
+	var as *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &as)
+}
+
+// ship makes one Temporal call for p and records what it delivered.
+func (s *Shipper) ship(ctx context.Context, p *pending) {
+	s.mu.Lock()
+	if p.meta == nil {
+		// Only later events survived (the start was delivered before a
+		// restart): signal the workflow, which must exist.
+		p.started = true
+		p.meta = &core.RequestMeta{RequestID: p.id}
+	}
+	meta, plan, firstByte, outcome, started := *p.meta, p.plan, p.firstByte, p.outcome, p.started
+	covered := append([]uint64(nil), p.seqs...)
+	s.mu.Unlock()
+
+	opts := client.StartWorkflowOptions{
+		ID:                    meta.RequestID,
+		TaskQueue:             s.cfg.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// A request ID names exactly one request: never start it twice.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    workflows.StartAttributes(meta),
+		Memo:                                     map[string]any{"summary": "pending · " + meta.Model},
+	}
+	input := workflows.RequestInput{Meta: meta, Plan: plan, FirstByteAt: firstByte, Outcome: outcome}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
+	defer cancel()
+	var err error
+	delivered := false
+	if !started {
+		_, err = s.c.ExecuteWorkflow(cctx, opts, workflows.RequestWorkflow, input)
+		if err == nil {
+			delivered = true
+		} else if isAlreadyStarted(err) {
+			// A previous run of the shipper started it; deliver the rest
+			// by signal.
+			started, err = true, nil
+		}
+	}
+	if started && !delivered {
+		ev := workflows.Event{FirstByteAt: firstByte, Outcome: outcome}
+		if meta.Model == "" {
+			err = s.c.SignalWorkflow(cctx, meta.RequestID, "", workflows.SignalEvents, ev)
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				err = nil // closed and gone: delivered long ago
+			}
+		} else {
+			_, err = s.c.SignalWithStartWorkflow(cctx, meta.RequestID, workflows.SignalEvents, ev, opts, workflows.RequestWorkflow, input)
+		}
+		if isAlreadyStarted(err) {
+			// The workflow already closed: everything was delivered before.
+			err = nil
+		}
+		delivered = err == nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Calls++
+	p.inflight = false
+	if !delivered {
+		s.stats.Errors++
+		p.failures++
+		p.retryAt = s.nowFunc().Add(min(time.Duration(1<<min(p.failures, 6))*100*time.Millisecond, 5*time.Second))
+		if p.failures == 1 || p.failures%50 == 0 {
+			s.log.Warn("accounting: Temporal call failed; will retry", "request_id", meta.RequestID, "failures", p.failures, "error", err)
+		}
+		return
+	}
+	p.failures = 0
+	p.started = true
+	if !firstByte.IsZero() {
+		p.sentFB = true
+	}
+	for _, seq := range covered {
+		s.acks.ack(seq)
+	}
+	p.seqs = p.seqs[len(covered):]
+	if outcome != nil {
+		delete(s.reqs, p.id)
+		s.stats.Delivered++
+		for _, seq := range p.seqs { // events that arrived during the call: duplicates now
+			s.acks.ack(seq)
+		}
+	}
+}
+
+// checkpoint advances the journal's shipped mark to just below the oldest
+// undelivered entry.
+func (s *Shipper) checkpoint() {
+	s.mu.Lock()
+	low := s.acks.lowWater()
+	s.mu.Unlock()
+	if low > 0 {
+		if err := s.j.Shipped(low); err != nil {
+			s.log.Error("accounting: cannot write journal checkpoint", "error", err)
+		}
+	}
+}
+
+// Stats returns the shipper's counters.
+func (s *Shipper) Stats() ShipperStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Pending = len(s.reqs)
+	st.UnshippedSeqs = s.acks.unacked
+	if t, ok := s.acks.oldest(); ok {
+		st.OldestAge = s.nowFunc().Sub(t)
+	}
+	return st
+}
+
+// ackQueue tracks journal sequence numbers in arrival (ascending) order and
+// which are delivered, to find the checkpoint: the highest seq below which
+// all are delivered.
+type ackQueue struct {
+	items   []ackItem
+	index   map[uint64]int // seq -> position offset by base
+	base    int
+	acked   uint64 // highest contiguous delivered seq
+	unacked int
+}
+
+type ackItem struct {
+	seq  uint64
+	at   time.Time
+	done bool
+}
+
+func newAckQueue() *ackQueue { return &ackQueue{index: map[uint64]int{}} }
+
+func (q *ackQueue) push(seq uint64, at time.Time) {
+	q.index[seq] = q.base + len(q.items)
+	q.items = append(q.items, ackItem{seq: seq, at: at})
+	q.unacked++
+}
+
+func (q *ackQueue) ack(seq uint64) {
+	i, ok := q.index[seq]
+	if !ok {
+		return
+	}
+	it := &q.items[i-q.base]
+	if !it.done {
+		it.done = true
+		q.unacked--
+	}
+	for len(q.items) > 0 && q.items[0].done {
+		q.acked = q.items[0].seq
+		delete(q.index, q.items[0].seq)
+		q.items = q.items[1:]
+		q.base++
+	}
+	if len(q.items) == 0 {
+		q.items = nil // let the backing array go
+	}
+}
+
+// lowWater is the checkpoint to write: every seq up to it is delivered.
+func (q *ackQueue) lowWater() uint64 { return q.acked }
+
+func (q *ackQueue) oldest() (time.Time, bool) {
+	if len(q.items) == 0 {
+		return time.Time{}, false
+	}
+	return q.items[0].at, true
+}

@@ -1,0 +1,377 @@
+// Package devstack is `make dev`: it starts Postgres (unless
+// AETHER_DATABASE_URL is set), the Temporal dev server with its Web UI, the
+// simulated upstream, the worker and the API, checks that a request goes
+// through, writes .dev/env and waits for Ctrl-C to stop it all in order.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"aether/internal/pgcluster"
+	"aether/internal/temporaldev"
+)
+
+// Options configures a stack. Zero values take the documented defaults.
+type Options struct {
+	Root    string // module root (holds go.mod, config/, bin/)
+	DataDir string // default Root/.dev
+	Getenv  func(string) string
+	Out     io.Writer // where the banner goes
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	opts     Options
+	env      map[string]string
+	pg       *pgcluster.Cluster
+	temporal *temporaldev.Server
+	procs    []*proc
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+func (o *Options) get(name, def string) string {
+	if v := o.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Start brings the stack up and returns once a request through the gateway
+// succeeded.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(opts.Root, ".dev")
+	}
+	s := &Stack{opts: opts, env: map[string]string{}}
+	if err := s.start(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) say(format string, args ...any) { fmt.Fprintf(s.opts.Out, format+"\n", args...) }
+
+func (s *Stack) start(ctx context.Context) error {
+	o := &s.opts
+	logs := filepath.Join(o.DataDir, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
+	apiAddr := o.get("AETHER_LISTEN", "127.0.0.1:8080")
+	workerAddr := o.get("AETHER_WORKER_LISTEN", "127.0.0.1:8081")
+	fakeAddr := o.get("AETHER_FAKE_LISTEN", "127.0.0.1:9090")
+	tPort, err := strconv.Atoi(o.get("AETHER_DEV_TEMPORAL_PORT", "7233"))
+	if err != nil {
+		return fmt.Errorf("AETHER_DEV_TEMPORAL_PORT: %w", err)
+	}
+	uiPort, err := strconv.Atoi(o.get("AETHER_DEV_TEMPORAL_UI_PORT", "8233"))
+	if err != nil {
+		return fmt.Errorf("AETHER_DEV_TEMPORAL_UI_PORT: %w", err)
+	}
+	for name, addr := range map[string]string{"AETHER_LISTEN": apiAddr, "AETHER_WORKER_LISTEN": workerAddr, "AETHER_FAKE_LISTEN": fakeAddr,
+		"AETHER_DEV_TEMPORAL_PORT": "127.0.0.1:" + strconv.Itoa(tPort), "AETHER_DEV_TEMPORAL_UI_PORT": "127.0.0.1:" + strconv.Itoa(uiPort)} {
+		if err := portFree(addr); err != nil {
+			return fmt.Errorf("%s: %s is already in use (is another `make dev` running? set %s to another port)", name, addr, name)
+		}
+	}
+
+	encKey, err := persistentSecret(o, "AETHER_ENCRYPTION_KEY", filepath.Join(o.DataDir, "encryption.key"), 32)
+	if err != nil {
+		return err
+	}
+	adminToken, err := persistentSecret(o, "AETHER_ADMIN_TOKEN", filepath.Join(o.DataDir, "admin.token"), 24)
+	if err != nil {
+		return err
+	}
+	demoKey := o.get("AETHER_DEMO_KEY", "sk-aether-dev")
+
+	s.say("Building binaries...")
+	bin := filepath.Join(o.DataDir, "bin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./cmd/api", "./cmd/worker", "./cmd/fakeupstream")
+	build.Dir = o.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+
+	dbURL := o.Getenv("AETHER_DATABASE_URL")
+	if dbURL == "" {
+		pgPort, err := strconv.Atoi(o.get("AETHER_DEV_PG_PORT", "55432"))
+		if err != nil {
+			return fmt.Errorf("AETHER_DEV_PG_PORT: %w", err)
+		}
+		s.say("Starting Postgres on 127.0.0.1:%d (data in %s)...", pgPort, filepath.Join(o.DataDir, "pg"))
+		s.pg, err = pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(o.DataDir, "pg"), Port: pgPort, LogFile: filepath.Join(logs, "postgres.log")})
+		if err != nil {
+			return err
+		}
+		if ok, err := s.pg.DatabaseExists(ctx, "aether"); err != nil {
+			return err
+		} else if !ok {
+			if err := s.pg.CreateDatabase(ctx, "aether", ""); err != nil {
+				return err
+			}
+		}
+		dbURL = s.pg.URL("aether")
+	}
+
+	s.say("Starting Temporal dev server on 127.0.0.1:%d (Web UI on :%d)...", tPort, uiPort)
+	s.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
+		Binary: o.Getenv("AETHER_TEMPORAL_CLI"), Port: tPort, UIPort: uiPort,
+		DBFile: filepath.Join(o.DataDir, "temporal.db"), LogFile: filepath.Join(logs, "temporal.log"),
+	})
+	if err != nil {
+		return err
+	}
+
+	fakeURL := "http://" + fakeAddr
+	common := map[string]string{
+		"AETHER_DATABASE_URL":       dbURL,
+		"AETHER_TEMPORAL_ADDRESS":   s.temporal.Address(),
+		"AETHER_TEMPORAL_NAMESPACE": s.temporal.Namespace(),
+		"AETHER_TEMPORAL_UI_URL":    s.temporal.UIURL(),
+		"AETHER_ENCRYPTION_KEY":     encKey,
+		"AETHER_ADMIN_TOKEN":        adminToken,
+		"AETHER_LISTEN":             apiAddr,
+		"AETHER_WORKER_LISTEN":      workerAddr,
+		"AETHER_FAKE_LISTEN":        fakeAddr,
+		"AETHER_FAKE_UPSTREAM_URL":  fakeURL,
+		"AETHER_DEMO_KEY":           demoKey,
+		"AETHER_CONFIG":             filepath.Join(o.Root, "config", "dev.yaml"),
+		"AETHER_JOURNAL_DIR":        filepath.Join(o.DataDir, "journal"),
+		"AETHER_LOG_FORMAT":         "text",
+	}
+	for _, p := range []struct{ name, bin, health string }{
+		{"fakeupstream", "fakeupstream", fakeURL + "/healthz"},
+		{"worker", "worker", "http://" + workerAddr + "/healthz"},
+		{"api", "api", "http://" + apiAddr + "/healthz"},
+	} {
+		s.say("Starting %s...", p.name)
+		if err := s.spawn(ctx, p.name, filepath.Join(bin, p.bin), common, filepath.Join(logs, p.name+".log")); err != nil {
+			return err
+		}
+		if err := s.waitHealthy(ctx, s.procs[len(s.procs)-1], p.health); err != nil {
+			return err
+		}
+	}
+
+	gateway := "http://" + apiAddr
+	if err := smokeTest(ctx, gateway, demoKey); err != nil {
+		return fmt.Errorf("a request through the gateway failed: %w (logs in %s)", err, logs)
+	}
+	s.env = map[string]string{
+		"AETHER_GATEWAY_URL":        gateway,
+		"AETHER_DEMO_KEY":           demoKey,
+		"AETHER_DATABASE_URL":       dbURL,
+		"AETHER_TEMPORAL_ADDRESS":   s.temporal.Address(),
+		"AETHER_TEMPORAL_NAMESPACE": s.temporal.Namespace(),
+		"AETHER_TEMPORAL_UI_URL":    s.temporal.UIURL(),
+		"AETHER_ADMIN_TOKEN":        adminToken,
+	}
+	if err := s.writeEnv(); err != nil {
+		return err
+	}
+	s.say(`
+Aether is running.
+
+  Gateway      %s
+  Temporal UI  %s/namespaces/%s/workflows
+  Demo key     %s
+  Admin token  %s
+  Logs         %s
+
+  source %s   # exports the above for scripts
+
+  curl %s/v1/chat/completions -H "Authorization: Bearer %s" \
+    -H "Content-Type: application/json" \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
+
+Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini).
+Press Ctrl-C to stop everything.`,
+		gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
+		filepath.Join(o.DataDir, "env"), gateway, demoKey)
+	return nil
+}
+
+// Env returns what .dev/env exports.
+func (s *Stack) Env() map[string]string { return s.env }
+
+func (s *Stack) writeEnv() error {
+	var b bytes.Buffer
+	for _, k := range []string{"AETHER_GATEWAY_URL", "AETHER_DEMO_KEY", "AETHER_DATABASE_URL", "AETHER_TEMPORAL_ADDRESS",
+		"AETHER_TEMPORAL_NAMESPACE", "AETHER_TEMPORAL_UI_URL", "AETHER_ADMIN_TOKEN"} {
+		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(s.env[k], "'", `'\''`))
+	}
+	return os.WriteFile(filepath.Join(s.opts.DataDir, "env"), b.Bytes(), 0o600)
+}
+
+// persistentSecret returns the variable's value, or a random one generated
+// on the first run and kept in file, so a second `make dev` reuses the
+// data encrypted under it.
+func persistentSecret(o *Options, name, file string, n int) (string, error) {
+	if v := o.Getenv(name); v != "" {
+		return v, nil
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	v := hex.EncodeToString(buf)
+	return v, os.WriteFile(file, []byte(v+"\n"), 0o600)
+}
+
+func portFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func (s *Stack) spawn(ctx context.Context, name, bin string, env map[string]string, logFile string) error {
+	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Dir = s.opts.Root
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group: Ctrl-C reaches devstack, which stops children in
+	// order; Pdeathsig stops them if devstack itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logFile}
+	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+func (s *Stack) waitHealthy(ctx context.Context, p *proc, url string) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited during start-up:\n%s", p.name, tail(p.log, 15))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not healthy after 90s:\n%s", p.name, tail(p.log, 15))
+		}
+	}
+}
+
+func tail(file string, n int) string {
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func smokeTest(ctx context.Context, gateway, key string) error {
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"make dev smoke test"}]}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// Wait blocks until ctx ends or a process exits on its own; the error
+// names the process that died.
+func (s *Stack) Wait(ctx context.Context) error {
+	died := make(chan *proc, len(s.procs))
+	for _, p := range s.procs {
+		go func() {
+			select {
+			case <-p.done:
+				died <- p
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case p := <-died:
+		return fmt.Errorf("%s exited:\n%s", p.name, tail(p.log, 15))
+	}
+}
+
+// Stop stops everything in reverse start order.
+func (s *Stack) Stop() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(40 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	s.procs = nil
+	if s.temporal != nil {
+		s.temporal.Stop()
+		s.temporal = nil
+	}
+	if s.pg != nil {
+		s.pg.Stop()
+		s.pg = nil
+	}
+}
+

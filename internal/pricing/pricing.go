@@ -1,0 +1,102 @@
+// Package pricing turns normalised usage into an exact cost. Prices are
+// core.Micros (USD per million tokens) and costs core.PicoUSD, so every
+// multiplication is exact integer arithmetic: a bill computed twice, or by
+// two replicas, is the same to the last pico-dollar.
+package pricing
+
+import "aether/internal/core"
+
+// Price is one model's price (optionally for one provider).
+type Price struct {
+	Input, Output core.Micros
+	// Optional buckets; when nil, defaults apply (see Cost).
+	CacheRead, CacheWrite5m, CacheWrite1h *core.Micros
+	// Long-context tier: when the prompt exceeds LongThreshold tokens,
+	// every bucket uses its Long price (falling back to the base price).
+	LongThreshold                                     int64
+	LongInput, LongOutput                             *core.Micros
+	LongCacheRead, LongCacheWrite5m, LongCacheWrite1h *core.Micros
+	PerRequest                                        core.Micros
+	Source                                            string
+}
+
+// Breakdown is the cost of one request. List-price fields are what the
+// caller is charged; Actual is list × the provider key's rate multiplier,
+// what the provider bills (zero on free-tier keys).
+type Breakdown struct {
+	Input, Output, CacheRead, CacheWrite, Request, Total core.PicoUSD
+	Actual                                               core.PicoUSD
+	LongContext                                          bool
+	// Rates actually applied, for the price snapshot on the request row.
+	Rates Rates
+}
+
+// Rates are the per-million prices applied to each bucket.
+type Rates struct {
+	Input        core.Micros `json:"input"`
+	Output       core.Micros `json:"output"`
+	CacheRead    core.Micros `json:"cache_read"`
+	CacheWrite5m core.Micros `json:"cache_write_5m"`
+	CacheWrite1h core.Micros `json:"cache_write_1h"`
+	PerRequest   core.Micros `json:"per_request"`
+	Multiplier   core.Micros `json:"rate_multiplier"`
+	LongContext  bool        `json:"long_context"`
+	Source       string      `json:"source,omitempty"`
+}
+
+// Options are the request facts besides usage that change the price.
+type Options struct {
+	// Multiplier is the provider key's rate multiplier (1.0 = 1_000_000).
+	Multiplier core.Micros
+	FreeTier   bool
+	// Succeeded: the per-request price is charged only for answered requests.
+	Succeeded bool
+}
+
+func or(p *core.Micros, d core.Micros) core.Micros {
+	if p == nil {
+		return d
+	}
+	return *p
+}
+
+// Cost prices usage. Missing cache prices default conservatively: a cache
+// read costs the input price (no discount is assumed), a 5-minute cache
+// write 1.25× input and a 1-hour write 2× input (Anthropic's published
+// multipliers; only Anthropic bills cache writes).
+func Cost(p Price, u core.Usage, o Options) Breakdown {
+	r := Rates{Input: p.Input, Output: p.Output, PerRequest: p.PerRequest, Multiplier: o.Multiplier, Source: p.Source}
+	r.CacheRead = or(p.CacheRead, p.Input)
+	r.CacheWrite5m = or(p.CacheWrite5m, p.Input*5/4)
+	r.CacheWrite1h = or(p.CacheWrite1h, p.Input*2)
+	if p.LongThreshold > 0 && u.PromptTokens() > p.LongThreshold {
+		r.LongContext = true
+		r.Input = or(p.LongInput, r.Input)
+		r.Output = or(p.LongOutput, r.Output)
+		r.CacheRead = or(p.LongCacheRead, r.CacheRead)
+		r.CacheWrite5m = or(p.LongCacheWrite5m, r.CacheWrite5m)
+		r.CacheWrite1h = or(p.LongCacheWrite1h, r.CacheWrite1h)
+	}
+	// tokens × USD-per-million in micro-dollars = pico-dollars, exactly.
+	mul := func(tokens int64, rate core.Micros) core.PicoUSD { return core.PicoUSD(tokens * int64(rate)) }
+	b := Breakdown{LongContext: r.LongContext, Rates: r}
+	b.Input = mul(u.InputTokens, r.Input)
+	b.Output = mul(u.OutputTokens, r.Output)
+	b.CacheRead = mul(u.CacheReadTokens, r.CacheRead)
+	b.CacheWrite = mul(u.CacheWrite5mTokens, r.CacheWrite5m) + mul(u.CacheWrite1hTokens, r.CacheWrite1h)
+	if o.Succeeded {
+		b.Request = core.PicoUSD(int64(r.PerRequest) * 1_000_000) // micro-dollars to pico-dollars
+	}
+	b.Total = b.Input + b.Output + b.CacheRead + b.CacheWrite + b.Request
+	if !o.FreeTier {
+		b.Actual = scale(b.Total, o.Multiplier)
+	}
+	return b
+}
+
+// scale returns v × m / 10⁶ rounded half up, split so that v × m cannot
+// overflow for any request costing under a million dollars.
+func scale(v core.PicoUSD, m core.Micros) core.PicoUSD {
+	q, r := int64(v)/1_000_000, int64(v)%1_000_000
+	return core.PicoUSD(q*int64(m) + (r*int64(m)+500_000)/1_000_000)
+}

@@ -1,0 +1,129 @@
+package pricing
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"aether/internal/core"
+)
+
+// defaultPrices is Aether's embedded price table, in the format of the
+// widely used model_prices_and_context_window.json (LiteLLM). Source and
+// date: see the "_source" entry in the file.
+//
+//go:embed default_prices.json
+var defaultPrices []byte
+
+// Table maps model names to prices.
+type Table map[string]Price
+
+// Defaults returns the embedded table.
+func Defaults() Table {
+	t, err := ParseLiteLLM(defaultPrices)
+	if err != nil {
+		panic("pricing: embedded table is invalid: " + err.Error())
+	}
+	return t
+}
+
+// Lookup finds a price by any of the names given, trying each as written
+// and without a "provider/" prefix.
+func (t Table) Lookup(names ...string) (Price, bool) {
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if p, ok := t[n]; ok {
+			return p, true
+		}
+		if i := strings.LastIndexByte(n, '/'); i >= 0 {
+			if p, ok := t[n[i+1:]]; ok {
+				return p, true
+			}
+		}
+	}
+	return Price{}, false
+}
+
+// liteLLMEntry holds the fields Aether uses from one model entry. Costs are
+// USD per token.
+type liteLLMEntry struct {
+	Input          *float64 `json:"input_cost_per_token"`
+	Output         *float64 `json:"output_cost_per_token"`
+	CacheRead      *float64 `json:"cache_read_input_token_cost"`
+	CacheWrite     *float64 `json:"cache_creation_input_token_cost"`
+	CacheWrite1h   *float64 `json:"cache_creation_input_token_cost_above_1hr"`
+	InputLong      *float64 `json:"input_cost_per_token_above_200k_tokens"`
+	OutputLong     *float64 `json:"output_cost_per_token_above_200k_tokens"`
+	CacheReadLong  *float64 `json:"cache_read_input_token_cost_above_200k_tokens"`
+	CacheWriteLong *float64 `json:"cache_creation_input_token_cost_above_200k_tokens"`
+	PerRequest     *float64 `json:"input_cost_per_request"`
+	Mode           string   `json:"mode"`
+}
+
+// perToken converts USD per token to exact micro-dollars per million
+// tokens (USD/token × 10¹²), rounding away the float's last-digit noise.
+func perToken(v *float64) (*core.Micros, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if *v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return nil, fmt.Errorf("price %v is not a non-negative number", *v)
+	}
+	m := core.Micros(math.Round(*v * 1e12))
+	return &m, nil
+}
+
+// ParseLiteLLM reads a model_prices_and_context_window.json document.
+// Entries without input and output prices (images, audio, embeddings
+// priced otherwise) are skipped.
+func ParseLiteLLM(data []byte) (Table, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("pricing: not a model prices document: %w", err)
+	}
+	t := Table{}
+	for name, msg := range raw {
+		if strings.HasPrefix(name, "_") || name == "sample_spec" {
+			continue
+		}
+		var e liteLLMEntry
+		if err := json.Unmarshal(msg, &e); err != nil {
+			continue
+		}
+		if e.Input == nil || e.Output == nil {
+			continue
+		}
+		var p Price
+		var err error
+		conv := func(v *float64) *core.Micros {
+			m, cerr := perToken(v)
+			if cerr != nil && err == nil {
+				err = fmt.Errorf("pricing: %s: %w", name, cerr)
+			}
+			return m
+		}
+		in, out := conv(e.Input), conv(e.Output)
+		if err != nil {
+			return nil, err
+		}
+		p.Input, p.Output = *in, *out
+		p.CacheRead, p.CacheWrite5m, p.CacheWrite1h = conv(e.CacheRead), conv(e.CacheWrite), conv(e.CacheWrite1h)
+		p.LongInput, p.LongOutput, p.LongCacheRead, p.LongCacheWrite5m = conv(e.InputLong), conv(e.OutputLong), conv(e.CacheReadLong), conv(e.CacheWriteLong)
+		if p.LongInput != nil || p.LongOutput != nil {
+			p.LongThreshold = 200_000
+		}
+		if e.PerRequest != nil {
+			p.PerRequest = core.Micros(math.Round(*e.PerRequest * 1e6))
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.Source = "model_prices_and_context_window.json"
+		t[name] = p
+	}
+	return t, nil
+}

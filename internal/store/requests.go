@@ -1,0 +1,302 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"aether/internal/core"
+)
+
+// The writes in this file are made by the request workflow's activities.
+// Each is idempotent on the request ID (and candidate index): a retried or
+// replayed activity changes nothing it already changed, and spend counters
+// move exactly once, guarded by the request row's own status transition.
+
+// RequestProgress is a request's state before its final event.
+type RequestProgress struct {
+	Meta        core.RequestMeta
+	Plan        []core.Candidate
+	Status      core.Status // pending or streaming
+	FirstByteAt time.Time
+}
+
+// RecordProgress inserts the request row and its plan, or moves the status
+// forward. A status never moves back.
+func (s *Store) RecordProgress(ctx context.Context, p RequestProgress) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := upsertHead(ctx, tx, p.Meta, p.Status, p.FirstByteAt); err != nil {
+			return err
+		}
+		return insertPlan(ctx, tx, p.Meta.RequestID, p.Plan)
+	})
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func upsertHead(ctx context.Context, tx pgx.Tx, m core.RequestMeta, status core.Status, firstByteAt time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO requests (request_id, user_id, api_key_id, model, api_format, operation, stream, status, created_at, streaming_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (request_id) DO UPDATE SET
+			status = CASE WHEN requests.status = 'pending' AND EXCLUDED.status <> 'pending' THEN EXCLUDED.status ELSE requests.status END,
+			streaming_at = coalesce(requests.streaming_at, EXCLUDED.streaming_at),
+			updated_at = now()`,
+		m.RequestID, m.UserID, m.APIKeyID, m.Model, string(m.Format), string(m.Operation), m.Stream, string(status),
+		m.ReceivedAt, nullTime(firstByteAt))
+	return interpretError(err)
+}
+
+func insertPlan(ctx context.Context, tx pgx.Tx, requestID string, plan []core.Candidate) error {
+	if len(plan) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, c := range plan {
+		outcome, reason := "planned", any(nil)
+		if c.SkippedReason != "" {
+			outcome, reason = "skipped", c.SkippedReason
+		}
+		batch.Queue(`INSERT INTO request_attempts (request_id, seq, candidate_index, provider_id, endpoint_id, provider_key_id, upstream_model, outcome, skipped_reason)
+			VALUES ($1, $2, $2, $3, nullif($4, 0), $5, $6, $7, $8) ON CONFLICT (request_id, seq) DO NOTHING`,
+			requestID, c.Index, c.ProviderID, c.EndpointID, c.KeyID, c.UpstreamModel, outcome, reason)
+	}
+	return interpretError(tx.SendBatch(ctx, batch).Close())
+}
+
+// FinalRecord is everything written when a request ends.
+type FinalRecord struct {
+	Meta        core.RequestMeta
+	Plan        []core.Candidate
+	FirstByteAt time.Time
+	Outcome     core.Outcome
+	// Answering candidate, resolved by the caller (zero when none).
+	ProviderID    int64
+	Provider      string
+	EndpointID    int64
+	ProviderKeyID int64
+	UpstreamModel string
+	Cost          *Cost // nil: cost unknown (no price for the model)
+}
+
+// Cost is the priced usage as written to the request row.
+type Cost struct {
+	Input, Output, CacheRead, CacheWrite, Request, Total, Actual core.PicoUSD
+	Multiplier                                                   core.Micros
+	Snapshot                                                     json.RawMessage
+}
+
+// FinalResult reports what RecordFinal found or did.
+type FinalResult struct {
+	// Applied is true when this call moved the request to its final
+	// status; false when an earlier call already had.
+	Applied bool
+	Status  core.Status
+}
+
+func picoArg(v core.PicoUSD) string { return v.String() }
+
+// RecordFinal writes the request's final state, its attempts, the spend
+// counters, the provider keys' health and the audit line, in one
+// transaction. Only the call that moves the row to a final status touches
+// counters, so retries and duplicate events never double-count.
+func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, error) {
+	var res FinalResult
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		res = FinalResult{}
+		if err := upsertHead(ctx, tx, f.Meta, core.StatusPending, f.FirstByteAt); err != nil {
+			return err
+		}
+		if err := insertPlan(ctx, tx, f.Meta.RequestID, f.Plan); err != nil {
+			return err
+		}
+		o := f.Outcome
+		u := o.Usage
+		var costArgs [9]any
+		if f.Cost != nil {
+			c := f.Cost
+			costArgs = [9]any{true, picoArg(c.Input), picoArg(c.Output), picoArg(c.CacheRead), picoArg(c.CacheWrite),
+				picoArg(c.Request), picoArg(c.Total), picoArg(c.Actual), []byte(c.Snapshot)}
+		} else {
+			costArgs[0] = false
+		}
+		var mult any
+		if f.Cost != nil {
+			mult = f.Cost.Multiplier.String()
+		}
+		var firstByteMS any
+		if o.FirstByte > 0 {
+			firstByteMS = o.FirstByte.Milliseconds()
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE requests SET status = $2, status_code = $3, error_class = nullif($4, ''), error_message = nullif($5, ''),
+				attempt_count = $6, upstream_model = nullif($7, ''), provider_id = nullif($8, 0), provider = nullif($9, ''),
+				endpoint_id = nullif($10, 0), provider_key_id = nullif($11, 0),
+				input_tokens = $12, cache_read_tokens = $13, cache_write_5m_tokens = $14, cache_write_1h_tokens = $15,
+				output_tokens = $16, reasoning_tokens = $17, total_tokens = $18,
+				cost_known = $19, input_cost_usd = $20::numeric, output_cost_usd = $21::numeric,
+				cache_read_cost_usd = $22::numeric, cache_write_cost_usd = $23::numeric, request_cost_usd = $24::numeric,
+				total_cost_usd = $25::numeric, actual_cost_usd = $26::numeric, price_snapshot = $27, rate_multiplier = $28::numeric,
+				first_byte_ms = $29, total_ms = $30, finished_at = $31,
+				streaming_at = coalesce(streaming_at, $32), updated_at = now()
+			WHERE request_id = $1 AND status IN ('pending', 'streaming')`,
+			f.Meta.RequestID, string(o.Status), o.StatusCode, string(o.ErrorClass), truncate(o.ErrorMessage, 500),
+			len(o.Attempts), f.UpstreamModel, f.ProviderID, f.Provider, f.EndpointID, f.ProviderKeyID,
+			u.InputTokens, u.CacheReadTokens, u.CacheWrite5mTokens, u.CacheWrite1hTokens, u.OutputTokens, u.ReasoningTokens, u.TotalTokens(),
+			costArgs[0], costArgs[1], costArgs[2], costArgs[3], costArgs[4], costArgs[5], costArgs[6], costArgs[7], costArgs[8], mult,
+			firstByteMS, o.Total.Milliseconds(), o.FinishedAt, nullTime(f.FirstByteAt))
+		if err != nil {
+			return interpretError(err)
+		}
+		if tag.RowsAffected() == 0 {
+			// Already final: an earlier call did everything below.
+			return tx.QueryRow(ctx, `SELECT status FROM requests WHERE request_id = $1`, f.Meta.RequestID).Scan(&res.Status)
+		}
+		res.Applied, res.Status = true, o.Status
+		if err := recordAttempts(ctx, tx, f.Meta.RequestID, o); err != nil {
+			return err
+		}
+		if f.Cost != nil && f.Cost.Total > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE users SET spend_usd = spend_usd + $2::numeric WHERE id = $1`, f.Meta.UserID, picoArg(f.Cost.Total)); err != nil {
+				return interpretError(err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE api_keys SET spend_usd = spend_usd + $2::numeric WHERE id = $1`, f.Meta.APIKeyID, picoArg(f.Cost.Total)); err != nil {
+				return interpretError(err)
+			}
+		}
+		if err := recordHealth(ctx, tx, o); err != nil {
+			return err
+		}
+		detail, _ := json.Marshal(map[string]any{
+			"model": f.Meta.Model, "provider": f.Provider, "format": f.Meta.Format, "stream": f.Meta.Stream,
+			"attempts": len(o.Attempts), "error_class": o.ErrorClass, "total_tokens": u.TotalTokens(),
+		})
+		_, err = tx.Exec(ctx, `INSERT INTO audit_log (at, event, actor, request_id, user_id, api_key_id, status_code, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, event) WHERE request_id IS NOT NULL DO NOTHING`,
+			o.FinishedAt, "request_"+string(o.Status), fmt.Sprintf("api_key:%d", f.Meta.APIKeyID), f.Meta.RequestID,
+			f.Meta.UserID, f.Meta.APIKeyID, o.StatusCode, detail)
+		return interpretError(err)
+	})
+	return res, err
+}
+
+func recordAttempts(ctx context.Context, tx pgx.Tx, requestID string, o core.Outcome) error {
+	batch := &pgx.Batch{}
+	for _, a := range o.Attempts {
+		batch.Queue(`UPDATE request_attempts SET outcome = $3, status_code = nullif($4, 0), error_class = nullif($5, ''),
+				latency_ms = $6, started_at = $7 WHERE request_id = $1 AND seq = $2`,
+			requestID, a.CandidateIndex, a.Outcome, a.StatusCode, string(a.ErrorClass), a.Latency.Milliseconds(), a.StartedAt)
+	}
+	batch.Queue(`UPDATE request_attempts SET outcome = 'not_tried' WHERE request_id = $1 AND outcome = 'planned'`, requestID)
+	return interpretError(tx.SendBatch(ctx, batch).Close())
+}
+
+// recordHealth folds the attempts into each provider key's durable health:
+// counters, consecutive failures, and the breaker transitions the API saw.
+func recordHealth(ctx context.Context, tx pgx.Tx, o core.Outcome) error {
+	batch := &pgx.Batch{}
+	for _, a := range o.Attempts {
+		switch a.Outcome {
+		case core.OutcomeSuccess:
+			batch.Queue(`INSERT INTO provider_key_health (provider_key_id, total_successes)
+				SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
+				ON CONFLICT (provider_key_id) DO UPDATE SET total_successes = provider_key_health.total_successes + 1,
+					consecutive_failures = 0, updated_at = now()`, a.KeyID)
+		case core.OutcomeFailed:
+			batch.Queue(`INSERT INTO provider_key_health (provider_key_id, total_failures, consecutive_failures, last_error_class, last_failure_at)
+				SELECT $1, 1, 1, $2::text, $3::timestamptz WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
+				ON CONFLICT (provider_key_id) DO UPDATE SET total_failures = provider_key_health.total_failures + 1,
+					consecutive_failures = provider_key_health.consecutive_failures + 1,
+					last_error_class = EXCLUDED.last_error_class, last_failure_at = EXCLUDED.last_failure_at, updated_at = now()`,
+				a.KeyID, string(a.ErrorClass), a.StartedAt)
+		}
+	}
+	for _, ch := range o.BreakerChanges {
+		// Apply a transition only if it is newer than the stored one, so a
+		// late event from a slow replica cannot reopen a recovered key.
+		batch.Queue(`INSERT INTO provider_key_health (provider_key_id, state, open_until, updated_at)
+			SELECT $1, $2::text, $3::timestamptz, $4::timestamptz WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
+			ON CONFLICT (provider_key_id) DO UPDATE SET state = EXCLUDED.state, open_until = EXCLUDED.open_until,
+				updated_at = EXCLUDED.updated_at
+			WHERE provider_key_health.updated_at <= EXCLUDED.updated_at`,
+			ch.KeyID, ch.State, nullTime(ch.OpenUntil), ch.At)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	// Keys deleted meanwhile are skipped by the EXISTS guards.
+	return interpretError(tx.SendBatch(ctx, batch).Close())
+}
+
+// OpenBreakers returns provider keys whose durable breaker is open now,
+// with the time each may be tried again.
+func (s *Store) OpenBreakers(ctx context.Context) (map[int64]time.Time, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT provider_key_id, open_until FROM provider_key_health WHERE state = 'open' AND open_until > now()`)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id int64
+		var until time.Time
+		if err := rows.Scan(&id, &until); err != nil {
+			return nil, err
+		}
+		out[id] = until
+	}
+	return out, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// PricingFacts is what pricing needs from configuration for one request.
+type PricingFacts struct {
+	Price          *Price // nil when neither an override nor a model price exists
+	Multiplier     core.Micros
+	FreeTier       bool
+	Provider       string
+	EndpointFormat string
+}
+
+// PricingFor reads the price of model on providerID (the provider override
+// first, then the model's own price) and the provider key's rate multiplier.
+func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID int64) (PricingFacts, error) {
+	f := PricingFacts{Multiplier: 1_000_000}
+	if keyID != 0 {
+		var mult string
+		err := s.Pool.QueryRow(ctx, `SELECT k.rate_multiplier::text, k.free_tier, p.name FROM provider_keys k
+			JOIN providers p ON p.id = k.provider_id WHERE k.id = $1`, keyID).Scan(&mult, &f.FreeTier, &f.Provider)
+		if err != nil && !errorsIsNoRows(err) {
+			return f, interpretError(err)
+		}
+		if err == nil {
+			if f.Multiplier, err = core.ParseMicros(mult); err != nil {
+				return f, err
+			}
+		}
+	}
+	prices, err := collectArgs(ctx, s.Pool, priceColumns+` FROM prices
+		WHERE model_id = (SELECT id FROM models WHERE name = $1) AND (provider_id = $2 OR provider_id IS NULL)
+		ORDER BY provider_id NULLS LAST LIMIT 1`, scanPrice, model, providerID)
+	if err != nil {
+		return f, interpretError(err)
+	}
+	if len(prices) > 0 {
+		f.Price = &prices[0]
+	}
+	return f, nil
+}

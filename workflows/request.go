@@ -1,0 +1,214 @@
+// Package workflows holds Aether's Temporal workflows. Request is one
+// workflow per proxied request (workflow ID = request ID): it makes the
+// request's accounting durable, retried and queryable.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"aether/activities"
+	"aether/internal/core"
+)
+
+// Names users and the shipper rely on.
+const (
+	// RequestWorkflow is the registered workflow type name.
+	RequestWorkflow = "Request"
+	// SignalEvents carries later events (first byte, outcome).
+	SignalEvents = "events"
+	// QueryState returns the request's current State.
+	QueryState = "state"
+	// DeadlineGrace is added to the request deadline before the workflow
+	// gives up on a final event and closes the request as interrupted.
+	DeadlineGrace = 30 * time.Second
+)
+
+// Search attribute keys (the names are core.SearchAttributes).
+var (
+	SAUser        = temporal.NewSearchAttributeKeyKeyword("AetherUser")
+	SAAPIKey      = temporal.NewSearchAttributeKeyKeyword("AetherAPIKey")
+	SAModel       = temporal.NewSearchAttributeKeyKeyword("AetherModel")
+	SAProvider    = temporal.NewSearchAttributeKeyKeyword("AetherProvider")
+	SAFormat      = temporal.NewSearchAttributeKeyKeyword("AetherFormat")
+	SAStream      = temporal.NewSearchAttributeKeyBool("AetherStream")
+	SAStatus      = temporal.NewSearchAttributeKeyKeyword("AetherStatus")
+	SACostUSD     = temporal.NewSearchAttributeKeyFloat64("AetherCostUSD")
+	SATotalTokens = temporal.NewSearchAttributeKeyInt64("AetherTotalTokens")
+)
+
+// RequestInput starts a request workflow. When the request already ended
+// by the time it is shipped, Outcome is set and the whole record is written
+// in one workflow task.
+type RequestInput struct {
+	Meta        core.RequestMeta
+	Plan        []core.Candidate
+	FirstByteAt time.Time
+	Outcome     *core.Outcome
+}
+
+// Event is a later event, delivered by signal. Either field may be set;
+// duplicates and late arrivals are ignored.
+type Event struct {
+	FirstByteAt time.Time
+	Outcome     *core.Outcome
+}
+
+// State is what the `state` query returns.
+type State struct {
+	RequestID   string
+	Status      core.Status
+	Model       string
+	Provider    string
+	Attempts    int
+	TotalTokens int64
+	CostKnown   bool
+	CostUSD     float64
+	ErrorClass  core.ErrorClass
+}
+
+// StartAttributes are the search attributes known when a request starts;
+// the shipper sets them in the start call (no extra workflow task).
+func StartAttributes(m core.RequestMeta) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		SAUser.ValueSet(m.User),
+		SAAPIKey.ValueSet(fmt.Sprintf("%d", m.APIKeyID)),
+		SAModel.ValueSet(m.Model),
+		SAFormat.ValueSet(string(m.Format)),
+		SAStream.ValueSet(m.Stream),
+		SAStatus.ValueSet(string(core.StatusPending)),
+	)
+}
+
+var localActivity = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 15 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    200 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    15 * time.Second,
+		// No attempt limit: a database outage delays the record, never
+		// loses it. Only invalid input stops retrying.
+		MaximumAttempts:        0,
+		NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
+	},
+}
+
+// Request records one proxied request.
+func Request(ctx workflow.Context, in RequestInput) (State, error) {
+	st := State{RequestID: in.Meta.RequestID, Status: core.StatusPending, Model: in.Meta.Model}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return st, nil }); err != nil {
+		return st, err
+	}
+	firstByte, outcome := in.FirstByteAt, in.Outcome
+	merge := func(ev Event) {
+		if firstByte.IsZero() && !ev.FirstByteAt.IsZero() {
+			firstByte = ev.FirstByteAt
+		}
+		if outcome == nil && ev.Outcome != nil {
+			outcome = ev.Outcome
+		}
+	}
+	events := workflow.GetSignalChannel(ctx, SignalEvents)
+	drain := func() {
+		for {
+			var ev Event
+			if !events.ReceiveAsync(&ev) {
+				return
+			}
+			merge(ev)
+		}
+	}
+	drain()
+	lctx := workflow.WithLocalActivityOptions(ctx, localActivity)
+	var a *activities.Activities
+
+	if outcome == nil {
+		// The request is still running: record it as pending or streaming,
+		// then wait for its end, but not past its deadline.
+		recorded := core.StatusPending
+		if !firstByte.IsZero() {
+			recorded = core.StatusStreaming
+		}
+		if err := workflow.ExecuteLocalActivity(lctx, a.RecordProgress, activities.ProgressInput{
+			Meta: in.Meta, Plan: in.Plan, Status: recorded, FirstByteAt: firstByte,
+		}).Get(lctx, nil); err != nil {
+			return st, err
+		}
+		st.Status = recorded
+		tctx, cancelTimer := workflow.WithCancel(ctx)
+		deadline := workflow.NewTimer(tctx, max(in.Meta.Deadline.Add(DeadlineGrace).Sub(workflow.Now(ctx)), time.Second))
+		expired := false
+		for outcome == nil && !expired {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+				var ev Event
+				c.Receive(ctx, &ev)
+				merge(ev)
+			})
+			sel.AddFuture(deadline, func(workflow.Future) { expired = true })
+			sel.Select(ctx)
+			drain()
+			if outcome == nil && !firstByte.IsZero() && recorded == core.StatusPending {
+				if err := workflow.ExecuteLocalActivity(lctx, a.RecordProgress, activities.ProgressInput{
+					Meta: in.Meta, Plan: in.Plan, Status: core.StatusStreaming, FirstByteAt: firstByte,
+				}).Get(lctx, nil); err != nil {
+					return st, err
+				}
+				recorded, st.Status = core.StatusStreaming, core.StatusStreaming
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(core.StatusStreaming)))
+			}
+		}
+		cancelTimer()
+		if outcome == nil {
+			// No final event before the deadline: the process that served
+			// the request is gone. Close it instead of leaving it pending.
+			now := workflow.Now(ctx)
+			outcome = &core.Outcome{
+				Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
+				ErrorMessage: "no final event before the request deadline", FinishedAt: now, Total: now.Sub(in.Meta.ReceivedAt),
+			}
+		}
+	}
+	var res activities.FinalResult
+	if err := workflow.ExecuteLocalActivity(lctx, a.RecordFinal, activities.FinalInput{
+		Meta: in.Meta, Plan: in.Plan, FirstByteAt: firstByte, Outcome: *outcome,
+	}).Get(lctx, &res); err != nil {
+		return st, err
+	}
+	st.Status, st.Provider, st.Attempts = res.Status, res.Provider, len(outcome.Attempts)
+	st.TotalTokens, st.CostKnown, st.CostUSD, st.ErrorClass = res.TotalTokens, res.CostKnown, res.CostUSD, outcome.ErrorClass
+	updates := []temporal.SearchAttributeUpdate{SAStatus.ValueSet(string(res.Status)), SATotalTokens.ValueSet(res.TotalTokens)}
+	if res.Provider != "" {
+		updates = append(updates, SAProvider.ValueSet(res.Provider))
+	}
+	if res.CostKnown {
+		updates = append(updates, SACostUSD.ValueSet(res.CostUSD))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return st, err
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{"summary": Summary(st)}); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// Summary is the one-line memo shown in the Temporal UI.
+func Summary(st State) string {
+	cost := "cost unknown"
+	if st.CostKnown {
+		cost = fmt.Sprintf("$%.6f", st.CostUSD)
+	}
+	s := fmt.Sprintf("%s · %s", st.Status, st.Model)
+	if st.Provider != "" {
+		s += " via " + st.Provider
+	}
+	s += fmt.Sprintf(" · %d attempt(s) · %d tokens · %s", st.Attempts, st.TotalTokens, cost)
+	if st.ErrorClass != "" {
+		s += " · " + string(st.ErrorClass)
+	}
+	return s
+}
