@@ -374,4 +374,3 @@ func (s *Stack) Stop() {
 		s.pg = nil
 	}
 }
-
