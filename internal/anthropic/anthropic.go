@@ -74,10 +74,13 @@ func (u *usageJSON) merge(into *core.Usage) {
 	set(&into.OutputTokens, u.OutputTokens)
 	set(&into.CacheReadTokens, u.CacheReadInputTokens)
 	switch {
-	case u.CacheCreation != nil && (u.CacheCreation.Ephemeral5m+u.CacheCreation.Ephemeral1h > 0 || u.CacheCreationInputTokens == nil || *u.CacheCreationInputTokens == 0):
+	case u.CacheCreation != nil && (u.CacheCreation.Ephemeral5m+u.CacheCreation.Ephemeral1h > 0 || u.CacheCreationInputTokens == nil):
 		into.CacheWrite5mTokens, into.CacheWrite1hTokens = u.CacheCreation.Ephemeral5m, u.CacheCreation.Ephemeral1h
-	case u.CacheCreationInputTokens != nil:
-		// Without the TTL split every write is a 5-minute write (the default TTL).
+	case u.CacheCreationInputTokens != nil && *u.CacheCreationInputTokens != into.CacheWrite5mTokens+into.CacheWrite1hTokens:
+		// Only the total is known (older API versions, or a message_delta
+		// repeating the total without the split): a total that matches the
+		// split already seen keeps it; otherwise every write counts as a
+		// 5-minute write, the default TTL.
 		into.CacheWrite5mTokens, into.CacheWrite1hTokens = *u.CacheCreationInputTokens, 0
 	}
 	into.Known = true
