@@ -96,7 +96,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		s.Close()
 		return nil, fmt.Errorf("load configuration: %w", err)
 	}
-	s.Breakers = breaker.New(breaker.Config{}, nil)
+	s.Breakers = breaker.New(breaker.Config{
+		FailureRatio: cfg.BreakerRatio, MinRequests: uint32(cfg.BreakerMinReqs), Window: cfg.BreakerWindow,
+		OpenFor: cfg.BreakerOpenFor, HalfOpenProbes: uint32(cfg.BreakerProbes),
+	}, nil)
 	rec := deps.Recorder
 	if rec == nil {
 		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir})
@@ -123,9 +126,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		transport = upstream.NewTransport()
 	}
 	p := proxy.New(proxy.Config{
-		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout,
-		FailOpenAccounting: cfg.AccountingMode == "open",
-	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(0), transport, rec, nil, log)
+		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout, MaxAttempts: cfg.MaxAttempts,
+		Order: routing.Order(cfg.RoutingOrder), FailOpenAccounting: cfg.AccountingMode == "open",
+	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, nil, log)
 	s.Handler = httpapi.New(httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes}, s.Catalog.Current, p).Routes()
 	return s, nil
 }

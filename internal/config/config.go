@@ -37,6 +37,14 @@ type Config struct {
 	AccountingMode    string
 	LimitsMode        string
 	TemporalUIURL     string
+	RoutingOrder      string
+	AffinityTTL       time.Duration
+	MaxAttempts       int
+	BreakerRatio      float64
+	BreakerMinReqs    int
+	BreakerWindow     time.Duration
+	BreakerOpenFor    time.Duration
+	BreakerProbes     int
 }
 
 // Var documents one environment variable: its name, default and meaning.
@@ -70,6 +78,14 @@ var Vars = []Var{
 	{"AETHER_JOURNAL_DIR", "./data/journal", "directory of the durable accounting journal", setString(func(c *Config) *string { return &c.JournalDir }, false)},
 	{"AETHER_ACCOUNTING_FAILURE_MODE", "closed", "when the journal cannot be written: closed (503 to new requests) or open (serve and log)", setEnum(func(c *Config) *string { return &c.AccountingMode }, "closed", "open")},
 	{"AETHER_LIMITS_FAILURE_MODE", "open", "when limiter or budget state cannot be read: open (serve) or closed (429)", setEnum(func(c *Config) *string { return &c.LimitsMode }, "open", "closed")},
+	{"AETHER_ROUTING_ORDER", "provider", "candidate order: provider (provider priority, then key priority) or global (key global_priority across providers)", setEnum(func(c *Config) *string { return &c.RoutingOrder }, "provider", "global")},
+	{"AETHER_AFFINITY_TTL", "5m", "how long a caller sticks to the provider key that last answered it for a model (prompt caches are per key)", setDuration(func(c *Config) *time.Duration { return &c.AffinityTTL })},
+	{"AETHER_MAX_ATTEMPTS", "5", "most candidates tried for one request", setInt(func(c *Config) *int { return &c.MaxAttempts }, 1, 50)},
+	{"AETHER_BREAKER_FAILURE_RATIO", "0.5", "a provider key's breaker opens when failures/requests in the window reach this ratio", setRatio},
+	{"AETHER_BREAKER_MIN_REQUESTS", "5", "... and the window holds at least this many requests", setInt(func(c *Config) *int { return &c.BreakerMinReqs }, 1, 1_000_000)},
+	{"AETHER_BREAKER_WINDOW", "60s", "rolling window of a breaker's counts", setDuration(func(c *Config) *time.Duration { return &c.BreakerWindow })},
+	{"AETHER_BREAKER_OPEN_FOR", "30s", "how long an open breaker skips its key before letting probes through", setDuration(func(c *Config) *time.Duration { return &c.BreakerOpenFor })},
+	{"AETHER_BREAKER_HALF_OPEN_PROBES", "2", "requests a half-open breaker lets through; that many successes close it, one failure reopens it", setInt(func(c *Config) *int { return &c.BreakerProbes }, 1, 1000)},
 }
 
 // Load parses every variable through getenv (os.Getenv in main). The error
@@ -145,6 +161,26 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 		*field(c) = d
 		return nil
 	}
+}
+
+func setInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setRatio(c *Config, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 1 {
+		return fmt.Errorf("%q is not a ratio above 0 and at most 1", v)
+	}
+	c.BreakerRatio = f
+	return nil
 }
 
 func setBytes(c *Config, v string) error {

@@ -47,6 +47,7 @@ const maxBody = 64 << 20
 // modes a gateway must survive.
 type Server struct {
 	base    Knobs
+	keyMu   sync.RWMutex
 	byKey   map[string]Knobs // already overlaid on base
 	log     *slog.Logger
 	journal journal
@@ -88,6 +89,15 @@ func New(cfg Config) *Server {
 	}
 	s.openAIModels, s.anthropicModels, s.geminiModels = modelLists(models)
 	return s
+}
+
+// SetKeyKnobs replaces the knobs of one provider key while the server runs
+// (a key that recovers, or starts failing, mid-test). A zero Knobs makes the
+// key behave like the server defaults again.
+func (s *Server) SetKeyKnobs(key string, k Knobs) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	s.byKey[key] = s.base.overlay(k)
 }
 
 // Close drops the connections of requests blocked by the Hang knob or
@@ -298,7 +308,9 @@ func (x *exchange) serve() {
 		return
 	}
 
+	x.s.keyMu.RLock()
 	k, ok := x.s.byKey[x.key]
+	x.s.keyMu.RUnlock()
 	if !ok {
 		k = x.s.base
 	}
