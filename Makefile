@@ -36,6 +36,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzArrayReader -fuzztime 30s ./internal/sse/
 	$(GO) test -run '^$$' -fuzz FuzzSet -fuzztime 30s ./internal/jsonbody/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/seed/
+	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/openai/
+	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/anthropic/
+	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
+	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/core/
 
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."
