@@ -104,17 +104,21 @@ type ShipperStats struct {
 
 // Shipper delivers journal entries to Temporal, one workflow per request.
 type Shipper struct {
-	cfg     ShipperConfig
-	c       Starter
-	j       *Journal
-	log     *slog.Logger
-	mu      sync.Mutex
-	reqs    map[string]*pending
-	acks    *ackQueue
-	work    chan *pending
-	stats   ShipperStats
-	wg      sync.WaitGroup
-	nowFunc func() time.Time
+	cfg   ShipperConfig
+	c     Starter
+	j     *Journal
+	log   *slog.Logger
+	mu    sync.Mutex
+	reqs  map[string]*pending
+	acks  *ackQueue
+	work  chan *pending
+	stats ShipperStats
+	wg    sync.WaitGroup
+	// Shared back-off while Temporal calls fail.
+	failing     bool
+	failStreak  int
+	pausedUntil time.Time
+	nowFunc     func() time.Time
 }
 
 // NewShipper returns a shipper; call Run.
@@ -172,12 +176,15 @@ func (s *Shipper) Run(ctx context.Context) {
 				durable = nil
 				continue
 			}
+			ids := make([]string, 0, len(batch))
 			for _, e := range batch {
-				s.add(e)
+				if id := s.add(e); id != "" {
+					ids = append(ids, id)
+				}
 			}
-			s.dispatch()
+			s.dispatch(ids)
 		case <-tick.C:
-			s.dispatch()
+			s.dispatch(nil)
 		case <-checkpoint.C:
 			s.checkpoint()
 		case <-ctx.Done():
@@ -189,7 +196,8 @@ func (s *Shipper) Run(ctx context.Context) {
 	}
 }
 
-func (s *Shipper) add(e Entry) {
+// add files one journal entry under its request and returns the request ID.
+func (s *Shipper) add(e Entry) string {
 	var ev event
 	if err := json.Unmarshal(e.Data, &ev); err != nil || ev.ID == "" {
 		s.log.Error("accounting: unreadable journal entry skipped", "seq", e.Seq)
@@ -197,7 +205,7 @@ func (s *Shipper) add(e Entry) {
 		s.acks.push(e.Seq, s.nowFunc())
 		s.acks.ack(e.Seq)
 		s.mu.Unlock()
-		return
+		return ""
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,32 +228,63 @@ func (s *Shipper) add(e Entry) {
 			p.outcome = ev.Outcome
 		}
 	}
+	return ev.ID
 }
 
 // dispatch hands ready requests to the workers without ever blocking: the
 // loop that drains the journal must keep draining while Temporal is slow or
 // down, or the proxy would wait on it. A request is ready when its end is
-// known, or when it has run past the coalescing window.
-func (s *Shipper) dispatch() {
+// known, or when it has run past the coalescing window. ids limits the scan
+// to requests a new journal batch touched; nil scans everything (the
+// periodic tick). While Temporal is failing, nothing is dispatched until the
+// shared back-off passes, so a long outage costs one probing call at a time
+// rather than one failing call per queued request.
+func (s *Shipper) dispatch(ids []string) {
 	now := s.nowFunc()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.reqs {
-		if p.inflight || now.Before(p.retryAt) {
-			continue
+	if now.Before(s.pausedUntil) {
+		return
+	}
+	if ids == nil {
+		for _, p := range s.reqs {
+			if !s.offer(p, now) {
+				return
+			}
 		}
-		due := p.outcome != nil ||
-			(!p.started && now.Sub(p.seen) >= s.cfg.Coalesce) ||
-			(!p.sentFB && !p.firstByte.IsZero() && now.Sub(p.firstByte) >= s.cfg.Coalesce)
-		if !due {
-			continue
+		return
+	}
+	for _, id := range ids {
+		if p := s.reqs[id]; p != nil && !s.offer(p, now) {
+			return
 		}
-		select {
-		case s.work <- p:
-			p.inflight = true
-		default:
-			return // workers busy: the next tick continues
+	}
+}
+
+// offer sends p to a worker if it is due; it returns false when the
+// workers are all busy. Callers hold s.mu.
+func (s *Shipper) offer(p *pending, now time.Time) bool {
+	if p.inflight || now.Before(p.retryAt) {
+		return true
+	}
+	due := p.outcome != nil ||
+		(!p.started && now.Sub(p.seen) >= s.cfg.Coalesce) ||
+		(!p.sentFB && !p.firstByte.IsZero() && now.Sub(p.firstByte) >= s.cfg.Coalesce)
+	if !due {
+		return true
+	}
+	select {
+	case s.work <- p:
+		p.inflight = true
+		if s.failing {
+			// While Temporal is failing, probe with one call at a time;
+			// its result lifts or extends the pause.
+			s.pausedUntil = now.Add(time.Hour)
+			return false
 		}
+		return true
+	default:
+		return false // workers busy: the next tick continues
 	}
 }
 
@@ -323,10 +362,18 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 		s.stats.Errors++
 		p.failures++
 		p.retryAt = s.nowFunc().Add(min(time.Duration(1<<min(p.failures, 6))*100*time.Millisecond, 5*time.Second))
-		if p.failures == 1 || p.failures%50 == 0 {
-			s.log.Warn("accounting: Temporal call failed; will retry", "request_id", meta.RequestID, "failures", p.failures, "error", err)
+		s.failStreak++
+		s.failing = true
+		s.pausedUntil = s.nowFunc().Add(min(time.Duration(1<<min(s.failStreak, 6))*100*time.Millisecond, 5*time.Second))
+		if s.failStreak == 1 || s.failStreak%20 == 0 {
+			s.log.Warn("accounting: Temporal call failed; shipping paused and retried with back-off (the journal keeps every event)",
+				"request_id", meta.RequestID, "consecutive_failures", s.failStreak, "error", err)
 		}
 		return
+	}
+	if s.failing {
+		s.log.Info("accounting: Temporal reachable again; draining the journal", "pending_requests", len(s.reqs))
+		s.failing, s.failStreak, s.pausedUntil = false, 0, time.Time{}
 	}
 	p.failures = 0
 	p.started = true
