@@ -90,6 +90,9 @@ type Journal struct {
 type JournalStats struct {
 	Appended, Written, Fsyncs uint64
 	WriteErrors               uint64
+	// Lost counts events dropped because the disk refused them until
+	// shutdown.
+	Lost uint64
 }
 
 // OpenJournal opens (creating if needed) the journal in cfg.Dir, recovers
@@ -253,6 +256,9 @@ func (j *Journal) AppendFollowUp(data []byte) error {
 		return ErrJournalFailed
 	}
 	j.in <- appendReq{data: data}
+	j.mu.Lock()
+	j.stats.Appended++
+	j.mu.Unlock()
 	return nil
 }
 
@@ -319,6 +325,17 @@ func (j *Journal) flush(buf []byte, batch []Entry) {
 		if err == nil {
 			break
 		}
+		j.closeMu.Lock()
+		closing := j.closed
+		j.closeMu.Unlock()
+		if closing && attempt >= 3 {
+			// Shutting down on a disk that refuses writes: these events
+			// cannot be kept. Say so loudly and let the process exit.
+			j.mu.Lock()
+			j.stats.Lost += uint64(len(batch))
+			j.mu.Unlock()
+			return
+		}
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 2*time.Second))
 	}
 	j.mu.Lock()
@@ -371,6 +388,13 @@ func (j *Journal) Shipped(seq uint64) error {
 		return err
 	}
 	return j.truncate(seq)
+}
+
+// ShippedSeq returns the checkpoint: every entry up to it was delivered.
+func (j *Journal) ShippedSeq() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.shipped
 }
 
 // truncate deletes every segment whose entries are all <= shipped. The
