@@ -85,6 +85,10 @@ func StartAttributes(m core.RequestMeta) temporal.SearchAttributes {
 
 var localActivity = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 15 * time.Second,
+	// The SDK bounds all retries by ScheduleToClose, which defaults to
+	// StartToClose: a 30-second database outage would then fail the
+	// workflow and lose the record. Retry for as long as it takes.
+	ScheduleToCloseTimeout: 30 * 24 * time.Hour,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    200 * time.Millisecond,
 		BackoffCoefficient: 2,

@@ -18,10 +18,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"aether/internal/pgcluster"
+	"aether/internal/procs"
 	"aether/internal/temporaldev"
 )
 
@@ -39,15 +39,9 @@ type Stack struct {
 	env      map[string]string
 	pg       *pgcluster.Cluster
 	temporal *temporaldev.Server
-	procs    []*proc
+	procs    []*procs.Proc
 }
 
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
 
 func (o *Options) get(name, def string) string {
 	if v := o.Getenv(name); v != "" {
@@ -173,10 +167,12 @@ func (s *Stack) start(ctx context.Context) error {
 		{"api", "api", "http://" + apiAddr + "/healthz"},
 	} {
 		s.say("Starting %s...", p.name)
-		if err := s.spawn(ctx, p.name, filepath.Join(bin, p.bin), common, filepath.Join(logs, p.name+".log")); err != nil {
+		proc, err := procs.Start(p.name, filepath.Join(bin, p.bin), o.Root, common, filepath.Join(logs, p.name+".log"))
+		if err != nil {
 			return err
 		}
-		if err := s.waitHealthy(ctx, s.procs[len(s.procs)-1], p.health); err != nil {
+		s.procs = append(s.procs, proc)
+		if err := proc.WaitHealthy(ctx, p.health, 90*time.Second); err != nil {
 			return err
 		}
 	}
@@ -257,63 +253,6 @@ func portFree(addr string) error {
 	return l.Close()
 }
 
-func (s *Stack) spawn(ctx context.Context, name, bin string, env map[string]string, logFile string) error {
-	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Dir = s.opts.Root
-	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group: Ctrl-C reaches devstack, which stops children in
-	// order; Pdeathsig stops them if devstack itself is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logFile}
-	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
-	s.procs = append(s.procs, p)
-	return nil
-}
-
-func (s *Stack) waitHealthy(ctx context.Context, p *proc, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited during start-up:\n%s", p.name, tail(p.log, 15))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not healthy after 90s:\n%s", p.name, tail(p.log, 15))
-		}
-	}
-}
-
-func tail(file string, n int) string {
-	b, _ := os.ReadFile(file)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 func smokeTest(ctx context.Context, gateway, key string) error {
 	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"make dev smoke test"}]}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/chat/completions", strings.NewReader(body))
@@ -334,11 +273,11 @@ func smokeTest(ctx context.Context, gateway, key string) error {
 // Wait blocks until ctx ends or a process exits on its own; the error
 // names the process that died.
 func (s *Stack) Wait(ctx context.Context) error {
-	died := make(chan *proc, len(s.procs))
+	died := make(chan *procs.Proc, len(s.procs))
 	for _, p := range s.procs {
 		go func() {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				died <- p
 			case <-ctx.Done():
 			}
@@ -348,21 +287,14 @@ func (s *Stack) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	case p := <-died:
-		return fmt.Errorf("%s exited:\n%s", p.name, tail(p.log, 15))
+		return fmt.Errorf("%s exited:\n%s", p.Name, p.Tail(15))
 	}
 }
 
 // Stop stops everything in reverse start order.
 func (s *Stack) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(40 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		s.procs[i].Stop(40 * time.Second)
 	}
 	s.procs = nil
 	if s.temporal != nil {

@@ -235,6 +235,9 @@ func (c *Cluster) Stop() {
 	}
 }
 
+// Resume starts a stopped server again on the same port and data.
+func (c *Cluster) Resume(ctx context.Context) error { return c.start(ctx) }
+
 // Restart stops the server and starts it again on the same port and data,
 // for tests of what happens while Postgres is away.
 func (c *Cluster) Restart(ctx context.Context) error {
