@@ -70,17 +70,44 @@ type State struct {
 	ErrorClass  core.ErrorClass
 }
 
-// StartAttributes are the search attributes known when a request starts;
-// the shipper sets them in the start call (no extra workflow task).
-func StartAttributes(m core.RequestMeta) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
+// StartState is what the shipper knows of a request when it starts the
+// workflow: everything but the cost when the request already ended.
+func StartState(in RequestInput) State {
+	st := State{RequestID: in.Meta.RequestID, Status: core.StatusPending, Model: in.Meta.Model}
+	if !in.FirstByteAt.IsZero() {
+		st.Status = core.StatusStreaming
+	}
+	if o := in.Outcome; o != nil {
+		st.Status, st.Attempts, st.TotalTokens, st.ErrorClass = o.Status, len(o.Attempts), o.Usage.TotalTokens(), o.ErrorClass
+		for _, c := range in.Plan {
+			if c.Index == o.CandidateIndex && c.SkippedReason == "" {
+				st.Provider = c.Provider
+			}
+		}
+	}
+	return st
+}
+
+// StartOptions are the search attributes and memo set in the start call
+// itself, which costs no workflow task: for a request that already ended,
+// all of them but the cost, which only the worker computes.
+func StartOptions(in RequestInput) (temporal.SearchAttributes, map[string]any) {
+	m, st := in.Meta, StartState(in)
+	updates := []temporal.SearchAttributeUpdate{
 		SAUser.ValueSet(m.User),
 		SAAPIKey.ValueSet(fmt.Sprintf("%d", m.APIKeyID)),
 		SAModel.ValueSet(m.Model),
 		SAFormat.ValueSet(string(m.Format)),
 		SAStream.ValueSet(m.Stream),
-		SAStatus.ValueSet(string(core.StatusPending)),
-	)
+		SAStatus.ValueSet(string(st.Status)),
+	}
+	if in.Outcome != nil {
+		updates = append(updates, SATotalTokens.ValueSet(st.TotalTokens))
+		if st.Provider != "" {
+			updates = append(updates, SAProvider.ValueSet(st.Provider))
+		}
+	}
+	return temporal.NewSearchAttributes(updates...), map[string]any{"summary": Summary(st)}
 }
 
 var localActivity = workflow.LocalActivityOptions{
@@ -184,33 +211,48 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 	}
 	st.Status, st.Provider, st.Attempts = res.Status, res.Provider, len(outcome.Attempts)
 	st.TotalTokens, st.CostKnown, st.CostUSD, st.ErrorClass = res.TotalTokens, res.CostKnown, res.CostUSD, outcome.ErrorClass
-	updates := []temporal.SearchAttributeUpdate{SAStatus.ValueSet(string(res.Status)), SATotalTokens.ValueSet(res.TotalTokens)}
-	if res.Provider != "" {
-		updates = append(updates, SAProvider.ValueSet(res.Provider))
+	// A request that had ended when it was shipped got its status,
+	// provider, tokens and summary in the start call (StartOptions): only
+	// the cost is new. Otherwise everything final is upserted here.
+	coalesced := in.Outcome != nil && StartState(in).Status == res.Status
+	var updates []temporal.SearchAttributeUpdate
+	if !coalesced {
+		updates = append(updates, SAStatus.ValueSet(string(res.Status)), SATotalTokens.ValueSet(res.TotalTokens))
+		if res.Provider != "" {
+			updates = append(updates, SAProvider.ValueSet(res.Provider))
+		}
 	}
 	if res.CostKnown {
 		updates = append(updates, SACostUSD.ValueSet(res.CostUSD))
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		return st, err
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			return st, err
+		}
 	}
-	if err := workflow.UpsertMemo(ctx, map[string]any{"summary": Summary(st)}); err != nil {
-		return st, err
+	if !coalesced {
+		if err := workflow.UpsertMemo(ctx, map[string]any{"summary": Summary(st)}); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }
 
-// Summary is the one-line memo shown in the Temporal UI.
+// Summary is the one-line memo shown in the Temporal UI. The cost is
+// shown when known at the time the memo is written; it is always in the
+// AetherCostUSD search attribute.
 func Summary(st State) string {
-	cost := "cost unknown"
-	if st.CostKnown {
-		cost = fmt.Sprintf("$%.6f", st.CostUSD)
-	}
 	s := fmt.Sprintf("%s · %s", st.Status, st.Model)
 	if st.Provider != "" {
 		s += " via " + st.Provider
 	}
-	s += fmt.Sprintf(" · %d attempt(s) · %d tokens · %s", st.Attempts, st.TotalTokens, cost)
+	if !st.Status.Final() {
+		return s
+	}
+	s += fmt.Sprintf(" · %d attempt(s) · %d tokens", st.Attempts, st.TotalTokens)
+	if st.CostKnown {
+		s += fmt.Sprintf(" · $%.6f", st.CostUSD)
+	}
 	if st.ErrorClass != "" {
 		s += " · " + string(st.ErrorClass)
 	}

@@ -32,6 +32,8 @@ func main() {
 	conc := flag.Int("c", 64, "connections for the throughput run")
 	dur := flag.Duration("d", 15*time.Second, "duration of the throughput run")
 	pid := flag.Int("pid", 0, "API process ID for peak RSS (default: found with pgrep)")
+	rate := flag.Int("accounting-rate", 0, "instead of the latency run: send this many requests/s and measure the accounting lag")
+	accDur := flag.Duration("accounting-duration", 60*time.Second, "duration of the accounting run")
 	flag.Parse()
 	if *gateway == "" {
 		fmt.Fprintln(os.Stderr, "aetherbench: set -gateway or source .dev/env")
@@ -43,6 +45,10 @@ func main() {
 	gw := target{client, *gateway + "/v1/chat/completions", *key}
 	up := target{client, *upstream + "/v1/chat/completions", "sim-openai-key-1"}
 
+	if *rate > 0 {
+		accounting(gw, body, *rate, *accDur, os.Getenv("AETHER_DATABASE_URL"), os.Getenv("AETHER_TEMPORAL_ADDRESS"))
+		return
+	}
 	fmt.Printf("aetherbench: %d sequential requests each, then %d connections for %s\n\n", *n, *conc, *dur)
 	direct := measure(up, body, *n, false)
 	via := measure(gw, body, *n, false)
@@ -71,6 +77,23 @@ type target struct {
 	c   *http.Client
 	url string
 	key string
+}
+
+// onceID sends one non-stream request and returns its request ID.
+func (t target) onceID(body string) (string, error) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, t.url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+t.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return resp.Header.Get("X-Request-ID"), nil
 }
 
 // once sends one request and returns the time to the first body byte

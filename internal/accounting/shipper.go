@@ -313,16 +313,17 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	covered := append([]uint64(nil), p.seqs...)
 	s.mu.Unlock()
 
+	input := workflows.RequestInput{Meta: meta, Plan: plan, FirstByteAt: firstByte, Outcome: outcome}
+	attrs, memo := workflows.StartOptions(input)
 	opts := client.StartWorkflowOptions{
 		ID:                    meta.RequestID,
 		TaskQueue:             s.cfg.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		// A request ID names exactly one request: never start it twice.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    workflows.StartAttributes(meta),
-		Memo:                                     map[string]any{"summary": "pending · " + meta.Model},
+		TypedSearchAttributes:                    attrs,
+		Memo:                                     memo,
 	}
-	input := workflows.RequestInput{Meta: meta, Plan: plan, FirstByteAt: firstByte, Outcome: outcome}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
 	defer cancel()
 	var err error

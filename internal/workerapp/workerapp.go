@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskExecutionSize:  64,
 		MaxConcurrentLocalActivityExecutionSize: 64,
-		MaxConcurrentWorkflowTaskPollers:        4,
+		MaxConcurrentWorkflowTaskPollers:        16,
 		WorkflowPanicPolicy:                     worker.BlockWorkflow,
 	})
 	Register(w, &activities.Activities{Store: st, Prices: pricing.Defaults(), Logger: log})
