@@ -42,7 +42,6 @@ type Stack struct {
 	procs    []*procs.Proc
 }
 
-
 func (o *Options) get(name, def string) string {
 	if v := o.Getenv(name); v != "" {
 		return v

@@ -39,7 +39,9 @@ func post(t *testing.T, g *gatewaytest.Gateway, path, body string, header map[st
 	return resp
 }
 
-func bearer() map[string]string { return map[string]string{"Authorization": "Bearer " + gatewaytest.Key} }
+func bearer() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + gatewaytest.Key}
+}
 
 // TestFailover makes the primary key fail in each way that must move on to
 // the next candidate; the backup key answers. The client sees one clean
