@@ -63,8 +63,8 @@ type Plan struct {
 }
 
 type ranked struct {
-	c                  core.Candidate
-	p1, p2, p3, hashed uint64
+	c              core.Candidate
+	p1, p2, hashed uint64
 }
 
 // Select builds the plan. It returns core.ErrModelUnknown for a model that
