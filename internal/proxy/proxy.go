@@ -422,6 +422,13 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 		}
 	}
 	st.out.Usage = obs.Usage()
+	if obs.Complete() {
+		// The terminal event reached the client: whatever happens after it
+		// (the client hanging up first, a sloppy close upstream) does not
+		// make the request any less complete.
+		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
+		return attemptResult{status: resp.StatusCode, committed: true}
+	}
 	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
 }
 
@@ -471,6 +478,11 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 		_, err = io.CopyBuffer(cw, tee, make([]byte, 32<<10))
 	}
 	st.out.Usage = in.Dialect.BodyUsage(buf.Bytes())
+	if cw.err == nil && err == nil {
+		// The whole body reached the client.
+		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
+		return attemptResult{status: resp.StatusCode, committed: true}
+	}
 	if cw.err != nil {
 		err = nil
 	}

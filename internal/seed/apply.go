@@ -2,7 +2,9 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"aether/internal/core"
@@ -68,20 +70,31 @@ func Apply(ctx context.Context, s *store.Store, f *File) (Summary, error) {
 			}
 			sum.Models++
 			for _, r := range m.Routes {
-				err := tx.UpsertModelRoute(ctx, store.ModelRoute{ModelID: id, ProviderID: providerIDs[r.Provider], UpstreamModel: r.UpstreamModel, Active: true})
+				pid, err := resolve(ctx, tx, providerIDs, "providers", r.Provider)
+				if err != nil {
+					return fmt.Errorf("model %q route: %w", m.Name, err)
+				}
+				err = tx.UpsertModelRoute(ctx, store.ModelRoute{ModelID: id, ProviderID: pid, UpstreamModel: r.UpstreamModel, Active: true})
 				if err != nil {
 					return fmt.Errorf("model %q route to %q: %w", m.Name, r.Provider, err)
 				}
 			}
 		}
 		for _, p := range f.Prices {
+			mid, err := resolve(ctx, tx, modelIDs, "models", p.Model)
+			if err != nil {
+				return fmt.Errorf("price: %w", err)
+			}
 			price := store.Price{
-				ModelID: modelIDs[p.Model], Input: p.Input.Micros, Output: p.Output.Micros,
+				ModelID: mid, Input: p.Input.Micros, Output: p.Output.Micros,
 				CacheRead: micros(p.CacheRead), CacheWrite5m: micros(p.CacheWrite5m), CacheWrite1h: micros(p.CacheWrite1h),
 				PerRequest: p.PerRequest.Micros, Source: p.Source,
 			}
 			if p.Provider != "" {
-				id := providerIDs[p.Provider]
+				id, err := resolve(ctx, tx, providerIDs, "providers", p.Provider)
+				if err != nil {
+					return fmt.Errorf("price of %q: %w", p.Model, err)
+				}
 				price.ProviderID = &id
 			}
 			if lc := p.LongContext; lc != nil {
@@ -119,6 +132,23 @@ func Apply(ctx context.Context, s *store.Store, f *File) (Summary, error) {
 		return nil
 	})
 	return sum, err
+}
+
+// ErrUnknownReference is returned when an entity names a provider, model or
+// user that exists neither in the document nor in the database.
+var ErrUnknownReference = errors.New("not found")
+
+// resolve finds the ID of a named entity in the document first, then in the
+// database.
+func resolve(ctx context.Context, tx *store.Tx, inDoc map[string]int64, table, name string) (int64, error) {
+	if id, ok := inDoc[name]; ok {
+		return id, nil
+	}
+	id, err := tx.IDByName(ctx, table, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("%s %q: %w", strings.TrimSuffix(table, "s"), name, ErrUnknownReference)
+	}
+	return id, err
 }
 
 // KeyPrefix is the part of a gateway key kept for display: enough to tell

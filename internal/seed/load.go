@@ -59,6 +59,27 @@ type validator struct {
 	ast    *ast.File
 	getenv func(string) string
 	errs   []error
+	fields []FieldError
+	// external: references may name entities outside the document (the
+	// admin API validates one entity at a time; Apply resolves them).
+	external bool
+}
+
+// FieldError is one invalid field: its path in the document (such as
+// "keys[0].secret") and what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Validate checks a document built in code (the admin API's request
+// bodies) with the same rules as a configuration file, expanding no
+// ${VAR} references, and returns every invalid field. References to
+// providers and models may name ones that already exist in the database.
+func Validate(f *File) []FieldError {
+	v := &validator{name: "request", getenv: func(string) string { return "" }, external: true}
+	v.file(f)
+	return v.fields
 }
 
 // failf records an error at the YAML path (like "$.providers[0].name"),
@@ -67,6 +88,7 @@ func (v *validator) failf(path, format string, args ...any) {
 	line, col := v.locate(path)
 	field := strings.TrimPrefix(path, "$.")
 	msg := fmt.Sprintf(format, args...)
+	v.fields = append(v.fields, FieldError{Field: field, Message: msg})
 	if line > 0 {
 		v.errs = append(v.errs, fmt.Errorf("%s:%d:%d: %s: %s", v.name, line, col, field, msg))
 		return
@@ -96,6 +118,9 @@ func (v *validator) locate(path string) (int, int) {
 
 // expandField expands ${VAR} references in *s, recording an error on failure.
 func (v *validator) expandField(path string, s *string) {
+	if v.external {
+		return // admin API bodies are literal values
+	}
 	out, err := expand(*s, v.getenv)
 	if err != nil {
 		v.failf(path, "%v", err)
@@ -196,7 +221,7 @@ func (v *validator) file(f *File) {
 			r := &m.Routes[j]
 			rb := fmt.Sprintf("%s.routes[%d]", base, j)
 			if v.required(rb+".provider", r.Provider) {
-				if _, ok := providers[r.Provider]; !ok {
+				if _, ok := providers[r.Provider]; !ok && !v.external {
 					v.failf(rb+".provider", "provider %q is not defined in this file", r.Provider)
 				}
 			}
@@ -211,11 +236,11 @@ func (v *validator) file(f *File) {
 		base := fmt.Sprintf("$.prices[%d]", i)
 		if v.required(base+".model", p.Model) {
 			v.unique(prices, base+".model", "price for", p.Model+" "+p.Provider)
-			if _, ok := models[p.Model]; !ok {
+			if _, ok := models[p.Model]; !ok && !v.external {
 				v.failf(base+".model", "model %q is not defined in this file", p.Model)
 			}
 		}
-		if _, ok := providers[p.Provider]; p.Provider != "" && !ok {
+		if _, ok := providers[p.Provider]; p.Provider != "" && !ok && !v.external {
 			v.failf(base+".provider", "provider %q is not defined in this file", p.Provider)
 		}
 		if lc := p.LongContext; lc != nil && lc.Threshold <= 0 {
