@@ -29,7 +29,8 @@ func main() {
 	upstream := flag.String("upstream", "http://"+envOr("AETHER_FAKE_LISTEN", "127.0.0.1:9090"), "simulated upstream base URL")
 	key := flag.String("key", envOr("AETHER_DEMO_KEY", "sk-aether-dev"), "gateway key")
 	n := flag.Int("n", 3000, "sequential requests per latency measurement")
-	conc := flag.Int("c", 64, "connections for the throughput run")
+	pace := flag.Duration("pace", 0, "pause between sequential requests (0: back to back)")
+	conc := flag.Int("c", 64, "connections for the throughput run (0: skip it)")
 	dur := flag.Duration("d", 15*time.Second, "duration of the throughput run")
 	pid := flag.Int("pid", 0, "API process ID for peak RSS (default: found with pgrep)")
 	rate := flag.Int("accounting-rate", 0, "instead of the latency run: send this many requests/s and measure the accounting lag")
@@ -49,18 +50,21 @@ func main() {
 		accounting(gw, body, *rate, *accDur, os.Getenv("AETHER_DATABASE_URL"), os.Getenv("AETHER_TEMPORAL_ADDRESS"))
 		return
 	}
-	fmt.Printf("aetherbench: %d sequential requests each, then %d connections for %s\n\n", *n, *conc, *dur)
-	direct := measure(up, body, *n, false)
-	via := measure(gw, body, *n, false)
+	fmt.Printf("aetherbench: %d sequential requests each (pause %s), then %d connections for %s\n\n", *n, *pace, *conc, *dur)
+	direct := measure(up, body, *n, false, *pace)
+	via := measure(gw, body, *n, false, *pace)
 	report("non-stream latency", direct, via)
-	direct = measure(up, stream, *n, true)
-	via = measure(gw, stream, *n, true)
+	direct = measure(up, stream, *n, true, *pace)
+	via = measure(gw, stream, *n, true, *pace)
 	report("stream time to first byte", direct, via)
 
 	for _, t := range []struct {
 		name string
 		t    target
 	}{{"upstream directly", up}, {"through the gateway", gw}} {
+		if *conc == 0 {
+			break
+		}
 		rps, p50, p99, errs := t.t.throughput(body, *conc, *dur)
 		fmt.Printf("throughput %-20s %8.0f req/s   p50 %6.2f ms   p99 %6.2f ms   errors %d\n", t.name, rps, ms(p50), ms(p99), errs)
 	}
@@ -128,7 +132,7 @@ func (t target) once(body string, firstByte bool) (time.Duration, error) {
 
 // measure runs n sequential requests against t (after a warm-up) and
 // returns the sorted durations.
-func measure(t target, body string, n int, firstByte bool) []time.Duration {
+func measure(t target, body string, n int, firstByte bool, pace time.Duration) []time.Duration {
 	for range 200 {
 		_, _ = t.once(body, firstByte)
 	}
@@ -140,6 +144,9 @@ func measure(t target, body string, n int, firstByte bool) []time.Duration {
 			os.Exit(1)
 		}
 		out = append(out, d)
+		if pace > 0 {
+			time.Sleep(pace)
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"aether/internal/breaker"
@@ -475,7 +476,9 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 	if !short && cw.err == nil {
 		// Copy the rest through, keeping a bounded copy for usage.
 		tee := io.TeeReader(resp.Body, &limitedBuffer{buf: &buf, limit: p.bodyLimit})
-		_, err = io.CopyBuffer(cw, tee, make([]byte, 32<<10))
+		cb := copyBuffers.Get().(*[]byte)
+		_, err = io.CopyBuffer(cw, tee, *cb)
+		copyBuffers.Put(cb)
 	}
 	st.out.Usage = in.Dialect.BodyUsage(buf.Bytes())
 	if cw.err == nil && err == nil {
@@ -503,6 +506,10 @@ func (c *clientWriter) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// copyBuffers recycles the buffers of non-stream relays: one per request
+// would be most of the gateway's garbage.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // limitedBuffer keeps the first limit bytes written to it and discards the
 // rest without failing the copy.

@@ -40,7 +40,7 @@ type Reader struct {
 
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 32<<10)}
+	return &Reader{br: bufio.NewReaderSize(r, 8<<10)}
 }
 
 // Next returns the next event. Comment-only blocks (keep-alives) are
