@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"aether/internal/catalog"
 	"aether/internal/core"
 	"aether/internal/pricing"
 	"aether/internal/store"
@@ -117,7 +118,7 @@ func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRe
 	var p pricing.Price
 	switch {
 	case facts.Price != nil:
-		p = FromStore(*facts.Price)
+		p = catalog.PriceFrom(*facts.Price)
 	default:
 		def, ok := a.Prices.Lookup(in.Meta.Model, rec.UpstreamModel)
 		if !ok {
@@ -138,15 +139,3 @@ func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRe
 	}, nil
 }
 
-// FromStore converts a stored price.
-func FromStore(s store.Price) pricing.Price {
-	p := pricing.Price{
-		Input: s.Input, Output: s.Output, CacheRead: s.CacheRead, CacheWrite5m: s.CacheWrite5m, CacheWrite1h: s.CacheWrite1h,
-		LongInput: s.LongInput, LongOutput: s.LongOutput, LongCacheRead: s.LongCacheRead,
-		LongCacheWrite5m: s.LongCacheWrite5m, LongCacheWrite1h: s.LongCacheWrite1h, PerRequest: s.PerRequest, Source: s.Source,
-	}
-	if s.LongThreshold != nil {
-		p.LongThreshold = *s.LongThreshold
-	}
-	return p
-}

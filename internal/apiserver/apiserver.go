@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/accounting"
@@ -19,6 +21,8 @@ import (
 	"aether/internal/catalog"
 	"aether/internal/config"
 	"aether/internal/httpapi"
+	"aether/internal/limits"
+	"aether/internal/metrics"
 	"aether/internal/proxy"
 	"aether/internal/routing"
 	"aether/internal/secret"
@@ -51,6 +55,9 @@ type Server struct {
 	Handler  http.Handler
 	Journal  *accounting.Journal
 	Shipper  *accounting.Shipper
+	Registry *prometheus.Registry
+	Metrics  *metrics.API
+	Limits   *limits.Limiter
 	log      *slog.Logger
 	closers  []func()
 }
@@ -96,6 +103,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		s.Close()
 		return nil, fmt.Errorf("load configuration: %w", err)
 	}
+	s.Registry = metrics.NewRegistry()
+	s.Metrics = metrics.NewAPI(s.Registry, func(name string) bool { _, ok := s.Catalog.Current().Model(name); return ok })
+	s.Limits = limits.New(limits.Config{FailOpen: cfg.LimitsMode == "open"}, st, log)
+	if err := s.Limits.Refresh(ctx); err != nil {
+		log.Warn("budget state not read at start-up", "error", err)
+	}
 	s.Breakers = breaker.New(breaker.Config{
 		FailureRatio: cfg.BreakerRatio, MinRequests: uint32(cfg.BreakerMinReqs), Window: cfg.BreakerWindow,
 		OpenFor: cfg.BreakerOpenFor, HalfOpenProbes: uint32(cfg.BreakerProbes),
@@ -128,9 +141,64 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	p := proxy.New(proxy.Config{
 		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout, MaxAttempts: cfg.MaxAttempts,
 		Order: routing.Order(cfg.RoutingOrder), FailOpenAccounting: cfg.AccountingMode == "open",
-	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, nil, log)
-	s.Handler = httpapi.New(httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes}, s.Catalog.Current, p).Routes()
+	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, s.Metrics, s.Limits, log)
+	s.registerGauges()
+	s.Handler = httpapi.New(httpapi.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Metrics:      promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
+		Admin: httpapi.AdminConfig{
+			Token: cfg.AdminToken, Store: st, Breakers: s.Breakers, TemporalUIURL: cfg.TemporalUIURL,
+			Namespace: cfg.TemporalNamespace, Refresh: s.Catalog.Load,
+		},
+	}, s.Catalog.Current, p).Routes()
 	return s, nil
+}
+
+// registerGauges exports state read at scrape time: the journal and the
+// shipper, the configuration snapshot, and breaker states per provider.
+func (s *Server) registerGauges() {
+	reg := s.Registry
+	if s.Shipper != nil {
+		ship, j := s.Shipper, s.Journal
+		metrics.GaugeFunc(reg, "aether_journal_unshipped_entries", "Accounting journal entries not yet delivered to Temporal.", func() float64 { return float64(ship.Stats().UnshippedSeqs) })
+		metrics.GaugeFunc(reg, "aether_journal_pending_requests", "Requests with accounting events not yet delivered to Temporal.", func() float64 { return float64(ship.Stats().Pending) })
+		metrics.GaugeFunc(reg, "aether_journal_oldest_unshipped_seconds", "Age of the oldest undelivered journal entry.", func() float64 { return ship.Stats().OldestAge.Seconds() })
+		metrics.CounterFunc(reg, "aether_ship_calls_total", "Temporal calls made by the accounting shipper.", func() float64 { return float64(ship.Stats().Calls) })
+		metrics.CounterFunc(reg, "aether_ship_errors_total", "Temporal calls of the accounting shipper that failed (retried).", func() float64 { return float64(ship.Stats().Errors) })
+		metrics.CounterFunc(reg, "aether_ship_delivered_requests_total", "Requests whose accounting reached Temporal in full.", func() float64 { return float64(ship.Stats().Delivered) })
+		metrics.CounterFunc(reg, "aether_journal_write_errors_total", "Failed journal writes (retried; new requests are refused while failing when fail-closed).", func() float64 { return float64(j.Stats().WriteErrors) })
+		metrics.CounterFunc(reg, "aether_journal_fsyncs_total", "Journal group commits.", func() float64 { return float64(j.Stats().Fsyncs) })
+		metrics.CounterFunc(reg, "aether_journal_lost_events_total", "Events dropped because the disk refused them until shutdown.", func() float64 { return float64(j.Stats().Lost) })
+	}
+	metrics.GaugeFunc(reg, "aether_config_version", "Configuration version of this replica's snapshot.", func() float64 { return float64(s.Catalog.Current().Version) })
+	metrics.GaugeFunc(reg, "aether_config_snapshot_age_seconds", "Time since this replica last loaded its configuration snapshot.", func() float64 { return time.Since(s.Catalog.Current().Loaded).Seconds() })
+	reg.MustRegister(&breakerCollector{s: s})
+}
+
+// breakerCollector reports how many provider keys of each provider are in
+// each breaker state, on this replica.
+type breakerCollector struct{ s *Server }
+
+var breakerDesc = prometheus.NewDesc("aether_breaker_keys", "Provider keys by provider and circuit-breaker state on this replica.", []string{"provider", "state"}, nil)
+
+func (b *breakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- breakerDesc }
+
+func (b *breakerCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := b.s.Catalog.Current()
+	now := time.Now()
+	for _, p := range snap.Providers() {
+		counts := map[string]float64{"closed": 0, "open": 0, "half_open": 0}
+		for _, k := range p.Keys {
+			st := string(b.s.Breakers.State(k.ID))
+			if b.s.Breakers.Open(k.ID, now) {
+				st = "open"
+			}
+			counts[st]++
+		}
+		for _, st := range []string{"closed", "open", "half_open"} {
+			ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, counts[st], p.Name, st)
+		}
+	}
 }
 
 // Run serves on cfg.Listen until ctx ends, then drains in-flight requests
@@ -149,6 +217,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	go s.Catalog.Run(bg)
 	go s.watchBreakers(bg)
+	go s.Limits.Run(bg)
 	shipped := make(chan struct{})
 	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopShipping()
@@ -199,12 +268,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) watchBreakers(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	seen := map[int64]int64{} // reset generation per key
+	first := true
 	for {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		open, err := s.Store.OpenBreakers(qctx)
+		var resets map[int64]int64
+		if err == nil {
+			resets, err = s.Store.BreakerResets(qctx)
+		}
 		cancel()
 		if err == nil {
 			s.Breakers.SetShared(open)
+			// An operator reset a key (on any replica): drop this
+			// replica's local breaker for it as well.
+			for id, gen := range resets {
+				if gen > seen[id] && !first {
+					s.Breakers.Reset(id)
+				}
+				seen[id] = gen
+			}
+			first = false
 		}
 		select {
 		case <-ctx.Done():

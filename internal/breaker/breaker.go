@@ -177,6 +177,24 @@ func (s *Set) Allow(keyID int64) (done func(Outcome), ok bool) {
 	}, true
 }
 
+// Reset forgets a key's local breaker (it starts closed again) and any
+// open period read from Postgres: an operator declared the key healthy.
+func (s *Set) Reset(keyID int64) {
+	s.mu.Lock()
+	delete(s.m, keyID)
+	s.mu.Unlock()
+	shared := *s.shared.Load()
+	if _, ok := shared[keyID]; ok {
+		next := make(map[int64]time.Time, len(shared))
+		for k, v := range shared {
+			if k != keyID {
+				next[k] = v
+			}
+		}
+		s.shared.Store(&next)
+	}
+}
+
 // OpenFor is how long an open breaker refuses its key.
 func (s *Set) OpenFor() time.Duration { return s.cfg.OpenFor }
 

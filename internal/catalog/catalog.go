@@ -8,9 +8,11 @@ package catalog
 import (
 	"crypto/subtle"
 	"slices"
+	"strings"
 	"time"
 
 	"aether/internal/core"
+	"aether/internal/pricing"
 	"aether/internal/store"
 )
 
@@ -186,6 +188,16 @@ func (s *Snapshot) Price(modelID, providerID int64) *store.Price {
 // ProviderKey returns a provider key by ID.
 func (s *Snapshot) ProviderKey(id int64) *store.ProviderKey { return s.keysByID[id] }
 
+// Providers lists providers sorted by name.
+func (s *Snapshot) Providers() []*Provider {
+	out := make([]*Provider, 0, len(s.providers))
+	for _, p := range s.providers {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *Provider) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
 // Provider returns a provider by ID.
 func (s *Snapshot) Provider(id int64) *Provider { return s.providers[id] }
 
@@ -193,4 +205,33 @@ func (s *Snapshot) Provider(id int64) *Provider { return s.providers[id] }
 // empty list allows nothing.
 func Allowed(list []string, value string) bool {
 	return list == nil || slices.Contains(list, value)
+}
+
+// PriceFrom converts a stored price for pricing.Cost.
+func PriceFrom(s store.Price) pricing.Price {
+	p := pricing.Price{
+		Input: s.Input, Output: s.Output, CacheRead: s.CacheRead, CacheWrite5m: s.CacheWrite5m, CacheWrite1h: s.CacheWrite1h,
+		LongInput: s.LongInput, LongOutput: s.LongOutput, LongCacheRead: s.LongCacheRead,
+		LongCacheWrite5m: s.LongCacheWrite5m, LongCacheWrite1h: s.LongCacheWrite1h, PerRequest: s.PerRequest, Source: s.Source,
+	}
+	if s.LongThreshold != nil {
+		p.LongThreshold = *s.LongThreshold
+	}
+	return p
+}
+
+// Cost estimates what a request cost from this snapshot's prices, for
+// budget checks between a request's end and its durable record. The
+// request workflow computes the recorded cost.
+func (s *Snapshot) Cost(modelID, providerID, keyID int64, u core.Usage, succeeded bool) (core.PicoUSD, bool) {
+	p := s.Price(modelID, providerID)
+	if p == nil {
+		return 0, false
+	}
+	k := s.keysByID[keyID]
+	opts := pricing.Options{Multiplier: 1_000_000, Succeeded: succeeded}
+	if k != nil {
+		opts.Multiplier, opts.FreeTier = k.RateMultiplier, k.FreeTier
+	}
+	return pricing.Cost(PriceFrom(*p), u, opts).Total, true
 }

@@ -57,6 +57,39 @@ func ParseMicros(s string) (Micros, error) {
 	return Micros(w*1_000_000 + f), nil
 }
 
+// ParsePicoUSD parses a USD amount with up to twelve decimal places, as
+// Postgres prints NUMERIC(24,12).
+func ParsePicoUSD(s string) (PicoUSD, error) {
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" {
+		whole = "0"
+	}
+	if len(frac) > 12 {
+		if strings.Trim(frac[12:], "0") != "" {
+			return 0, ErrDecimal
+		}
+		frac = frac[:12]
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > 9_000_000 {
+		return 0, ErrDecimal
+	}
+	var f int64
+	if frac != "" {
+		if f, err = strconv.ParseInt(frac+strings.Repeat("0", 12-len(frac)), 10, 64); err != nil {
+			return 0, ErrDecimal
+		}
+	}
+	v := w*1_000_000_000_000 + f
+	if neg {
+		v = -v
+	}
+	return PicoUSD(v), nil
+}
+
 // String formats m as a plain decimal without trailing zeros ("0.075").
 func (m Micros) String() string {
 	return formatFixed(int64(m), 6)

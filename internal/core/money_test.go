@@ -63,3 +63,14 @@ func FuzzParseMicros(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePicoUSD(t *testing.T) {
+	for in, want := range map[string]PicoUSD{"0.011475000000": 11_475_000_000, "0": 0, "12.5": 12_500_000_000_000, "0.000000000001": 1, "-1": -1_000_000_000_000} {
+		if got, err := ParsePicoUSD(in); err != nil || got != want {
+			t.Errorf("ParsePicoUSD(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParsePicoUSD("1.0000000000001"); err == nil {
+		t.Error("13 places accepted")
+	}
+}

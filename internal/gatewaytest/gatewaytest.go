@@ -80,6 +80,11 @@ type Options struct {
 	Env map[string]string
 	// Config adjusts the process configuration before start.
 	Config func(*config.Config)
+	// DatabaseURL shares a database with another gateway (a second
+	// replica); empty gives this gateway a database of its own.
+	DatabaseURL string
+	// AdminToken turns the admin API on.
+	AdminToken string
 	// Journal uses the durable journal and this Temporal client-like
 	// starter instead of the in-memory recorder.
 	Journal  bool
@@ -118,12 +123,18 @@ func New(t testing.TB, opts Options) *Gateway {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
+	dbURL := opts.DatabaseURL
+	if dbURL == "" {
+		dbURL = testenv.MigratedDatabaseURL(t)
+	}
 	cfg, err := config.Load(func(k string) string {
 		switch k {
+		case "AETHER_ADMIN_TOKEN":
+			return opts.AdminToken
 		case "AETHER_ENCRYPTION_KEY":
 			return strings.Repeat("ab", 32)
 		case "AETHER_DATABASE_URL":
-			return testenv.MigratedDatabaseURL(t)
+			return dbURL
 		case "AETHER_CONFIG":
 			return file
 		case "AETHER_SNAPSHOT_REFRESH":

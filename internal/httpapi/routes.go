@@ -20,6 +20,10 @@ import (
 // Config configures the router.
 type Config struct {
 	MaxBodyBytes int64
+	// Metrics serves GET /metrics (Prometheus text format).
+	Metrics http.Handler
+	// Admin configures /admin/v1; it is off when Admin.Token is empty.
+	Admin AdminConfig
 	// Extra mounts more handlers (admin API, /metrics) on the same router.
 	Extra func(r chi.Router)
 }
@@ -57,6 +61,9 @@ func (s *Server) Routes() http.Handler {
 	r.Head("/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Aether LLM gateway\n")) })
 	r.Get("/healthz", s.healthz)
+	if s.cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.cfg.Metrics)
+	}
 
 	r.Group(func(r chi.Router) {
 		r.With(s.auth(dOpenAI)).Post("/v1/chat/completions", s.openAIChat)
@@ -70,6 +77,13 @@ func (s *Server) Routes() http.Handler {
 		r.With(s.modelsAuth).Get("/v1/models", s.listModels)
 		r.With(s.modelsAuth).Get("/v1/models/{id}", s.getModel)
 	})
+	if s.cfg.Admin.Token != "" {
+		r.Route("/admin/v1", (&admin{cfg: s.cfg.Admin}).routes)
+	} else {
+		r.HandleFunc("/admin/v1/*", func(w http.ResponseWriter, _ *http.Request) {
+			adminFail(w, http.StatusForbidden, "disabled", "The admin API is off: set AETHER_ADMIN_TOKEN to turn it on.")
+		})
+	}
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(r)
 	}

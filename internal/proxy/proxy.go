@@ -19,6 +19,7 @@ import (
 	"aether/internal/breaker"
 	"aether/internal/catalog"
 	"aether/internal/core"
+	"aether/internal/limits"
 	"aether/internal/routing"
 	"aether/internal/sse"
 	"aether/internal/upstream"
@@ -38,6 +39,15 @@ type Recorder interface {
 type Metrics interface {
 	Attempt(format core.Format, provider string, class core.ErrorClass)
 	Request(format core.Format, model, provider string, status int, total, firstByte time.Duration, u core.Usage)
+	Refused(format core.Format, reason string)
+}
+
+// Limits admits requests and bounds provider-key concurrency; implemented
+// by internal/limits.
+type Limits interface {
+	Admit(c *catalog.Caller, now time.Time) *limits.Refusal
+	Ended(c *catalog.Caller, requestID string, cost core.PicoUSD, now time.Time)
+	TryAcquire(keyID int64, maxSlots *int) (release func(), ok bool)
 }
 
 // Config tunes the proxy.
@@ -59,6 +69,7 @@ type Proxy struct {
 	client    *http.Client
 	recorder  Recorder
 	metrics   Metrics
+	limits    Limits
 	log       *slog.Logger
 	now       func() time.Time
 	bodyLimit int
@@ -66,7 +77,7 @@ type Proxy struct {
 
 // New returns a Proxy.
 func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, affinity *routing.Affinity,
-	transport http.RoundTripper, rec Recorder, m Metrics, log *slog.Logger) *Proxy {
+	transport http.RoundTripper, rec Recorder, m Metrics, lim Limits, log *slog.Logger) *Proxy {
 	cfg.FirstByteTimeout = cmp.Or(cfg.FirstByteTimeout, 30*time.Second)
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, 10*time.Minute)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
@@ -76,7 +87,7 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, a
 		// No client timeout: each attempt has its own deadlines, and a
 		// stream may legitimately run for many minutes.
 		client:   &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		recorder: rec, metrics: m, log: log, now: time.Now,
+		recorder: rec, metrics: m, limits: lim, log: log, now: time.Now,
 		bodyLimit: 8 << 20,
 	}
 }
@@ -116,6 +127,12 @@ type attemptResult struct {
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	snap := p.catalog()
 	now := p.now()
+	if p.limits != nil {
+		if ref := p.limits.Admit(in.Caller, now); ref != nil {
+			p.refuse(w, in, ref)
+			return
+		}
+	}
 	var affinityKey int64
 	m, known := snap.Model(in.Model)
 	if known {
@@ -154,19 +171,47 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	out := p.run(w, r, in, plan, meta, billable)
 	if billable {
 		p.recorder.Finished(in.RequestID, out)
+		if p.limits != nil && out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
+			c := plan.Candidates[out.CandidateIndex]
+			if cost, ok := snap.Cost(plan.Model.ID, c.ProviderID, c.KeyID, out.Usage, out.Status == core.StatusCompleted); ok {
+				p.limits.Ended(in.Caller, in.RequestID, cost, p.now())
+			}
+		}
+	}
+	provider := ""
+	if out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
+		provider = plan.Candidates[out.CandidateIndex].Provider
 	}
 	if p.metrics != nil {
-		provider := ""
-		if out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
-			provider = plan.Candidates[out.CandidateIndex].Provider
-		}
 		p.metrics.Request(in.Dialect.Format(), plan.Model.Name, provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
 	}
+	// One access line per request: IDs, counts and classes, never a body or key.
+	p.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", in.RequestID), slog.String("format", string(in.Dialect.Format())),
+		slog.String("model", plan.Model.Name), slog.String("provider", provider), slog.Bool("stream", in.Stream),
+		slog.String("status", string(out.Status)), slog.Int("status_code", out.StatusCode),
+		slog.Int("attempts", len(out.Attempts)), slog.String("error", string(out.ErrorClass)),
+		slog.Int64("total_tokens", out.Usage.TotalTokens()), slog.Int64("duration_ms", out.Total.Milliseconds()),
+		slog.Int64("api_key_id", in.Caller.Key.ID))
 	if out.ErrorClass == core.ErrStreamCut {
 		// After the commit point the only honest signal is a broken
 		// connection, never an error appended to a half-sent body.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// refuse answers a request the limits turned away: 429 for rate limits and
+// budgets, 503 when limit state cannot be read (fail-closed).
+func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) {
+	if p.metrics != nil {
+		p.metrics.Refused(in.Dialect.Format(), ref.Reason)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(limits.Seconds(ref.RetryAfter)))
+	status, kind := http.StatusTooManyRequests, core.KindRateLimit
+	if ref.Reason == "limits_unavailable" {
+		status, kind = http.StatusServiceUnavailable, core.KindUnavailable
+	}
+	in.Dialect.WriteError(w, status, kind, ref.Message)
 }
 
 // run walks the candidates and returns the request's outcome.
@@ -181,21 +226,33 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 		return out
 	}
 	var last attemptResult
-	tried := 0
+	tried, busy := 0, 0
 	var refused []int64
+	snap := p.catalog()
 	for _, c := range plan.Candidates {
 		if tried >= p.cfg.MaxAttempts || ctx.Err() != nil {
 			break
 		}
+		release := func() {}
+		if k := snap.ProviderKey(c.KeyID); p.limits != nil && k != nil {
+			rel, ok := p.limits.TryAcquire(c.KeyID, k.MaxConcurrent)
+			if !ok {
+				busy++
+				continue // the key is at its concurrency limit: try the next
+			}
+			release = rel
+		}
 		before := p.breakers.State(c.KeyID)
 		done, ok := p.breakers.Allow(c.KeyID)
 		if !ok {
+			release()
 			refused = append(refused, c.KeyID)
 			continue // half-open with every probe slot taken, or just opened
 		}
 		tried++
 		started := p.now()
 		res := p.attempt(ctx, w, in, plan.Model, c, st)
+		release()
 		att := core.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
 		switch {
 		case res.class == core.ErrNone:
@@ -240,6 +297,18 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 	// Nothing answered.
 	if r.Context().Err() != nil {
 		out.Status, out.StatusCode, out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
+		return finish()
+	}
+	if tried == 0 && busy > 0 {
+		// Every usable key is at its concurrency limit: the caller should
+		// slow down, not think the service is down.
+		out.Status, out.StatusCode, out.ErrorClass = core.StatusFailed, http.StatusTooManyRequests, core.ErrRateLimited
+		out.ErrorMessage = "every provider key for this model is at its concurrency limit"
+		if p.metrics != nil {
+			p.metrics.Refused(in.Dialect.Format(), "concurrency")
+		}
+		w.Header().Set("Retry-After", "1")
+		in.Dialect.WriteError(w, http.StatusTooManyRequests, core.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
 		return finish()
 	}
 	out.Status, out.StatusCode = core.StatusFailed, http.StatusServiceUnavailable

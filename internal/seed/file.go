@@ -25,6 +25,7 @@ type File struct {
 
 // Provider is an upstream vendor account with its endpoints and keys.
 type Provider struct {
+	ID        int64         `yaml:"-" json:"id,omitzero"`
 	Name      string        `yaml:"name,omitzero" json:"name,omitzero"`
 	Priority  *int          `yaml:"priority,omitzero" json:"priority,omitzero"`
 	Active    *bool         `yaml:"active,omitzero" json:"active,omitzero"`
@@ -46,6 +47,8 @@ type Endpoint struct {
 // ProviderKey is an upstream credential. Secret may be a ${ENV_VAR}
 // reference, and should be.
 type ProviderKey struct {
+	ID             int64     `yaml:"-" json:"id,omitzero"`
+	Preview        string    `yaml:"-" json:"secret_preview,omitzero"`
 	Name           string    `yaml:"name,omitzero" json:"name,omitzero"`
 	Secret         string    `yaml:"secret,omitzero" json:"secret,omitzero"`
 	Priority       *int      `yaml:"priority,omitzero" json:"priority,omitzero"`
@@ -98,6 +101,8 @@ type LongContext struct {
 
 // User owns gateway keys.
 type User struct {
+	ID               int64        `yaml:"-" json:"id,omitzero"`
+	SpendUSD         string       `yaml:"-" json:"spend_usd,omitzero"`
 	Name             string       `yaml:"name,omitzero" json:"name,omitzero"`
 	Email            string       `yaml:"email,omitzero" json:"email,omitzero"`
 	Active           *bool        `yaml:"active,omitzero" json:"active,omitzero"`
@@ -112,6 +117,10 @@ type User struct {
 // GatewayKey is a key callers present to Aether. Key may be a ${ENV_VAR}
 // reference; only its SHA-256 is stored.
 type GatewayKey struct {
+	ID               int64      `yaml:"-" json:"id,omitzero"`
+	User             string     `yaml:"-" json:"user,omitzero"`
+	Prefix           string     `yaml:"-" json:"prefix,omitzero"`
+	SpendUSD         string     `yaml:"-" json:"spend_usd,omitzero"`
 	Name             string     `yaml:"name,omitzero" json:"name,omitzero"`
 	Key              string     `yaml:"key,omitzero" json:"key,omitzero"`
 	Active           *bool      `yaml:"active,omitzero" json:"active,omitzero"`
@@ -134,7 +143,12 @@ func (l AllowList) IsZero() bool { return l == nil }
 
 // Decimal is an exact six-place decimal written as a YAML number or string.
 // It is decoded from the source text, never through a float.
-type Decimal struct{ core.Micros }
+type Decimal struct {
+	core.Micros
+	// invalid holds JSON text that is not an exact decimal; the validator
+	// reports it with the field's path (encoding/json cannot name it).
+	invalid string
+}
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (d *Decimal) UnmarshalYAML(node ast.Node) error {
@@ -153,12 +167,14 @@ func (d Decimal) MarshalYAML() ([]byte, error) { return []byte(d.String()), nil 
 // MarshalJSON writes the decimal as a plain JSON number.
 func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalJSON reads a JSON number or string without going through a float.
+// UnmarshalJSON reads a JSON number or string without going through a
+// float. Invalid text is kept for Validate to report with its field name.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
 	m, err := core.ParseMicros(s)
 	if err != nil {
-		return fmt.Errorf("%q is %w", s, err)
+		d.invalid = s
+		return nil
 	}
 	d.Micros = m
 	return nil

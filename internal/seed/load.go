@@ -159,6 +159,13 @@ func (v *validator) period(path, p string) {
 	}
 }
 
+// decimal reports a decimal that arrived as invalid JSON text.
+func (v *validator) decimal(path string, d *Decimal) {
+	if d != nil && d.invalid != "" {
+		v.failf(path, "%q is %v", d.invalid, core.ErrDecimal)
+	}
+}
+
 func (v *validator) positive(path string, n *int) {
 	if n != nil && *n <= 0 {
 		v.failf(path, "must be positive")
@@ -203,8 +210,11 @@ func (v *validator) file(f *File) {
 				v.unique(keys, kb+".name", "key", k.Name)
 			}
 			v.expandField(kb+".secret", &k.Secret)
-			v.required(kb+".secret", k.Secret)
+			if !v.external { // the admin API may change a key's settings alone
+				v.required(kb+".secret", k.Secret)
+			}
 			v.positive(kb+".max_concurrent", k.MaxConcurrent)
+			v.decimal(kb+".rate_multiplier", k.RateMultiplier)
 		}
 	}
 	models := map[string]string{}
@@ -243,8 +253,23 @@ func (v *validator) file(f *File) {
 		if _, ok := providers[p.Provider]; p.Provider != "" && !ok && !v.external {
 			v.failf(base+".provider", "provider %q is not defined in this file", p.Provider)
 		}
-		if lc := p.LongContext; lc != nil && lc.Threshold <= 0 {
-			v.failf(base+".long_context.threshold", "must be a positive token count")
+		for _, d := range []struct {
+			name string
+			d    *Decimal
+		}{{"input", &p.Input}, {"output", &p.Output}, {"cache_read", p.CacheRead}, {"cache_write_5m", p.CacheWrite5m},
+			{"cache_write_1h", p.CacheWrite1h}, {"per_request", &p.PerRequest}} {
+			v.decimal(base+"."+d.name, d.d)
+		}
+		if lc := p.LongContext; lc != nil {
+			if lc.Threshold <= 0 {
+				v.failf(base+".long_context.threshold", "must be a positive token count")
+			}
+			for _, d := range []struct {
+				name string
+				d    *Decimal
+			}{{"input", lc.Input}, {"output", lc.Output}, {"cache_read", lc.CacheRead}, {"cache_write_5m", lc.CacheWrite5m}, {"cache_write_1h", lc.CacheWrite1h}} {
+				v.decimal(base+".long_context."+d.name, d.d)
+			}
 		}
 	}
 	users := map[string]string{}
@@ -257,6 +282,7 @@ func (v *validator) file(f *File) {
 		}
 		v.period(base+".budget_period", u.BudgetPeriod)
 		v.positive(base+".rpm_limit", u.RPMLimit)
+		v.decimal(base+".budget_usd", u.BudgetUSD)
 		for j := range u.Keys {
 			k := &u.Keys[j]
 			kb := fmt.Sprintf("%s.keys[%d]", base, j)
@@ -264,12 +290,13 @@ func (v *validator) file(f *File) {
 				v.unique(gkeys, kb+".name", "gateway key", k.Name)
 			}
 			v.expandField(kb+".key", &k.Key)
-			if v.required(kb+".key", k.Key) && len(k.Key) < 8 {
+			if (v.external && k.Key != "" || !v.external && v.required(kb+".key", k.Key)) && len(k.Key) < 8 {
 				v.failf(kb+".key", "must be at least 8 characters")
 			}
 			v.formats(kb+".allowed_formats", k.AllowedFormats)
 			v.period(kb+".budget_period", k.BudgetPeriod)
 			v.positive(kb+".rpm_limit", k.RPMLimit)
+			v.decimal(kb+".budget_usd", k.BudgetUSD)
 		}
 	}
 }

@@ -110,31 +110,39 @@ func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
 			return err
 		}
 		if c.Users, err = collect(ctx, tx, `SELECT id, name, coalesce(email, ''), active, allowed_models, allowed_providers,
-				budget_usd::text, budget_period, rpm_limit FROM users ORDER BY id`,
+				budget_usd::text, budget_period, rpm_limit, spend_usd::text FROM users ORDER BY id`,
 			func(r pgx.Rows) (User, error) {
 				var u User
 				var budget *string
-				if err := r.Scan(&u.ID, &u.Name, &u.Email, &u.Active, &u.AllowedModels, &u.AllowedProviders, &budget, &u.BudgetPeriod, &u.RPMLimit); err != nil {
+				var spend string
+				if err := r.Scan(&u.ID, &u.Name, &u.Email, &u.Active, &u.AllowedModels, &u.AllowedProviders, &budget, &u.BudgetPeriod, &u.RPMLimit, &spend); err != nil {
 					return u, err
 				}
 				var err error
+				if u.Spend, err = core.ParsePicoUSD(spend); err != nil {
+					return u, err
+				}
 				u.BudgetUSD, err = parseOptMicros(budget)
 				return u, err
 			}); err != nil {
 			return err
 		}
 		c.APIKeys, err = collect(ctx, tx, `SELECT id, user_id, name, key_hash, key_prefix, active, expires_at, allowed_models,
-				allowed_providers, allowed_formats, budget_usd::text, budget_period, rpm_limit FROM api_keys ORDER BY id`,
+				allowed_providers, allowed_formats, budget_usd::text, budget_period, rpm_limit, spend_usd::text FROM api_keys ORDER BY id`,
 			func(r pgx.Rows) (APIKey, error) {
 				var k APIKey
 				var hash []byte
 				var budget *string
+				var spend string
 				if err := r.Scan(&k.ID, &k.UserID, &k.Name, &hash, &k.Prefix, &k.Active, &k.ExpiresAt, &k.AllowedModels,
-					&k.AllowedProviders, &k.AllowedFormats, &budget, &k.BudgetPeriod, &k.RPMLimit); err != nil {
+					&k.AllowedProviders, &k.AllowedFormats, &budget, &k.BudgetPeriod, &k.RPMLimit, &spend); err != nil {
 					return k, err
 				}
 				copy(k.Hash[:], hash)
 				var err error
+				if k.Spend, err = core.ParsePicoUSD(spend); err != nil {
+					return k, err
+				}
 				k.BudgetUSD, err = parseOptMicros(budget)
 				return k, err
 			})

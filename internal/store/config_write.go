@@ -210,7 +210,7 @@ func (tx *Tx) IDByName(ctx context.Context, table, name string) (int64, error) {
 	case "providers":
 		sql = `SELECT id FROM providers WHERE name = $1`
 	case "models":
-		sql = `SELECT id FROM models WHERE name = $1`
+		sql = `SELECT id FROM models WHERE name = $1 OR $1 = ANY(aliases) ORDER BY name = $1 DESC LIMIT 1`
 	case "users":
 		sql = `SELECT id FROM users WHERE name = $1`
 	default:

@@ -93,6 +93,7 @@ type User struct {
 	BudgetUSD        *core.Micros
 	BudgetPeriod     string
 	RPMLimit         *int
+	Spend            core.PicoUSD // read-only: moved by accounting
 }
 
 // APIKey is a gateway key. Only its SHA-256 and a display prefix exist.
@@ -110,4 +111,5 @@ type APIKey struct {
 	BudgetUSD        *core.Micros
 	BudgetPeriod     string
 	RPMLimit         *int
+	Spend            core.PicoUSD // read-only: moved by accounting
 }

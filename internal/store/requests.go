@@ -300,3 +300,45 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 	}
 	return f, nil
 }
+
+// Spend returns the spend of users and gateway keys that have a budget,
+// and which of the given request IDs are already recorded (so a replica
+// stops adding their cost on top).
+func (s *Store) Spend(ctx context.Context, requestIDs []string) (users, keys map[int64]core.PicoUSD, recorded []string, err error) {
+	read := func(sql string) (map[int64]core.PicoUSD, error) {
+		rows, err := s.Pool.Query(ctx, sql)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[int64]core.PicoUSD{}
+		for rows.Next() {
+			var id int64
+			var v string
+			if err := rows.Scan(&id, &v); err != nil {
+				return nil, err
+			}
+			if out[id], err = core.ParsePicoUSD(v); err != nil {
+				return nil, err
+			}
+		}
+		return out, rows.Err()
+	}
+	if users, err = read(`SELECT id, spend_usd::text FROM users WHERE budget_usd IS NOT NULL`); err != nil {
+		return nil, nil, nil, interpretError(err)
+	}
+	if keys, err = read(`SELECT id, spend_usd::text FROM api_keys WHERE budget_usd IS NOT NULL`); err != nil {
+		return nil, nil, nil, interpretError(err)
+	}
+	if len(requestIDs) > 0 {
+		rows, err := s.Pool.Query(ctx, `SELECT request_id FROM requests WHERE request_id = ANY($1) AND status IN ('completed', 'failed', 'cancelled')`, requestIDs)
+		if err != nil {
+			return nil, nil, nil, interpretError(err)
+		}
+		recorded, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, nil, nil, interpretError(err)
+		}
+	}
+	return users, keys, recorded, nil
+}

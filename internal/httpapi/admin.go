@@ -1,0 +1,838 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"aether/internal/breaker"
+	"aether/internal/seed"
+	"aether/internal/store"
+)
+
+// AdminConfig configures the admin API (/admin/v1). It is mounted only
+// when Token is set.
+type AdminConfig struct {
+	Token         string
+	Store         *store.Store
+	Breakers      *breaker.Set
+	TemporalUIURL string
+	Namespace     string
+	// Refresh reloads this replica's snapshot after a change, so the
+	// replica that took the change serves it at once (others within
+	// AETHER_SNAPSHOT_REFRESH).
+	Refresh func(context.Context) error
+}
+
+type admin struct{ cfg AdminConfig }
+
+// adminError is the admin API's error shape.
+type adminError struct {
+	Error struct {
+		Type    string            `json:"type"`
+		Message string            `json:"message"`
+		Fields  []seed.FieldError `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+func adminFail(w http.ResponseWriter, status int, typ, msg string, fields ...seed.FieldError) {
+	var e adminError
+	e.Error.Type, e.Error.Message, e.Error.Fields = typ, msg, fields
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// routes mounts the admin API.
+func (a *admin) routes(r chi.Router) {
+	r.Use(a.auth)
+	r.Get("/providers", a.listProviders)
+	r.Post("/providers", a.createProvider)
+	r.Get("/providers/{name}", a.getProvider)
+	r.Put("/providers/{name}", a.putProvider)
+	r.Delete("/providers/{name}", a.deleteProvider)
+	r.Put("/providers/{name}/endpoints/{endpoint}", a.putEndpoint)
+	r.Delete("/providers/{name}/endpoints/{endpoint}", a.deleteEndpoint)
+	r.Put("/providers/{name}/keys/{key}", a.putProviderKey)
+	r.Delete("/providers/{name}/keys/{key}", a.deleteProviderKey)
+	r.Get("/models", a.listModels)
+	r.Post("/models", a.createModel)
+	r.Get("/models/{name}", a.getModel)
+	r.Put("/models/{name}", a.putModel)
+	r.Delete("/models/{name}", a.deleteModel)
+	r.Get("/prices", a.listPrices)
+	r.Put("/prices/{model}", a.putPrice)
+	r.Delete("/prices/{model}", a.deletePrice)
+	r.Get("/users", a.listUsers)
+	r.Post("/users", a.createUser)
+	r.Get("/users/{name}", a.getUser)
+	r.Put("/users/{name}", a.putUser)
+	r.Delete("/users/{name}", a.deleteUser)
+	r.Post("/users/{name}/keys", a.createGatewayKey)
+	r.Get("/keys", a.listGatewayKeys)
+	r.Put("/keys/{name}", a.putGatewayKey)
+	r.Delete("/keys/{name}", a.deleteGatewayKey)
+	r.Get("/config/export", a.export)
+	r.Get("/requests", a.listRequests)
+	r.Get("/requests/aggregate", a.aggregate)
+	r.Get("/requests/{id}", a.getRequest)
+	r.Get("/breakers", a.listBreakers)
+	r.Post("/breakers/{key_id}/reset", a.resetBreaker)
+}
+
+func (a *admin) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+			adminFail(w, http.StatusUnauthorized, "authentication", "Missing admin token: send Authorization: Bearer $AETHER_ADMIN_TOKEN.")
+			return
+		}
+		if !ConstantTimeEqual(strings.TrimSpace(h[7:]), a.cfg.Token) {
+			adminFail(w, http.StatusUnauthorized, "authentication", "Invalid admin token.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decode reads a JSON body into v, refusing unknown fields.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		field := ""
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			field = ute.Field
+		}
+		msg := err.Error()
+		if strings.HasPrefix(msg, "json: unknown field ") {
+			field = strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+			msg = "unknown field"
+		}
+		if field != "" {
+			adminFail(w, http.StatusBadRequest, "invalid_request", "invalid field", seed.FieldError{Field: field, Message: msg})
+		} else {
+			adminFail(w, http.StatusBadRequest, "invalid_request", "The body is not valid JSON: "+msg)
+		}
+		return false
+	}
+	return true
+}
+
+// validate checks a one-entity document with the configuration file's rules.
+func validate(w http.ResponseWriter, f *seed.File, prefix string) bool {
+	errs := seed.Validate(f)
+	if len(errs) == 0 {
+		return true
+	}
+	for i := range errs {
+		errs[i].Field = strings.TrimPrefix(errs[i].Field, prefix)
+	}
+	adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", errs...)
+	return false
+}
+
+// write runs f in one transaction and answers the error, if any; a
+// successful change reloads this replica's snapshot.
+func (a *admin) write(w http.ResponseWriter, r *http.Request, f func(tx *store.Tx) error) bool {
+	err := a.cfg.Store.InTx(r.Context(), f)
+	var ae *seed.ApplyError
+	switch {
+	case err == nil:
+		if a.cfg.Refresh != nil {
+			_ = a.cfg.Refresh(r.Context())
+		}
+		return true
+	case errors.As(err, &ae):
+		adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", seed.FieldError{Field: ae.Field, Message: ae.Message})
+	case errors.Is(err, store.ErrConflict):
+		adminFail(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrInvalid):
+		adminFail(w, http.StatusBadRequest, "invalid_request", err.Error())
+	default:
+		adminFail(w, http.StatusInternalServerError, "internal", "The change could not be saved.")
+	}
+	return false
+}
+
+func (a *admin) deleted(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case err == nil:
+		if a.cfg.Refresh != nil {
+			_ = a.cfg.Refresh(r.Context())
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, store.ErrNotFound):
+		adminFail(w, http.StatusNotFound, "not_found", "Nothing by that name.")
+	default:
+		adminFail(w, http.StatusInternalServerError, "internal", "The delete failed.")
+	}
+}
+
+// view loads the configuration as the admin API shows it.
+func (a *admin) view(ctx context.Context) (*seed.File, error) {
+	cs, err := a.cfg.Store.LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return seed.FromConfig(cs, seed.View), nil
+}
+
+// one answers a single entity found by name in the current view.
+func one[T any](a *admin, w http.ResponseWriter, r *http.Request, status int, pick func(*seed.File) (T, bool)) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	v, ok := pick(f)
+	if !ok {
+		adminFail(w, http.StatusNotFound, "not_found", "Nothing by that name.")
+		return
+	}
+	adminJSON(w, status, v)
+}
+
+func find[T any](list []T, name func(T) string, want string) (T, bool) {
+	for _, v := range list {
+		if name(v) == want {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+func providerName(p seed.Provider) string { return p.Name }
+func modelName(m seed.Model) string       { return m.Name }
+func userName(u seed.User) string         { return u.Name }
+
+// nameFromPath fills an empty name from the URL and refuses a mismatch.
+func nameFromPath(w http.ResponseWriter, name *string, path string) bool {
+	if *name == "" {
+		*name = path
+	}
+	if *name != path {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "The body's name differs from the URL's.", seed.FieldError{Field: "name", Message: "must match the URL"})
+		return false
+	}
+	return true
+}
+
+func (a *admin) exists(w http.ResponseWriter, r *http.Request, table, name string) (bool, bool) {
+	ok, err := a.cfg.Store.Exists(r.Context(), table, name)
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return false, false
+	}
+	return ok, true
+}
+
+// Providers.
+
+func (a *admin) listProviders(w http.ResponseWriter, r *http.Request) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"providers": nonNil(f.Providers)})
+}
+
+func (a *admin) getProvider(w http.ResponseWriter, r *http.Request) {
+	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Provider, bool) {
+		return find(f.Providers, providerName, chi.URLParam(r, "name"))
+	})
+}
+
+func (a *admin) saveProvider(w http.ResponseWriter, r *http.Request, p seed.Provider, status int) {
+	if !validate(w, &seed.File{Providers: []seed.Provider{p}}, "providers[0].") {
+		return
+	}
+	ok := a.write(w, r, func(tx *store.Tx) error {
+		id, err := seed.ApplyProvider(r.Context(), tx, p)
+		if err != nil {
+			return err
+		}
+		for _, e := range p.Endpoints {
+			if err := seed.ApplyEndpoint(r.Context(), tx, id, e); err != nil {
+				return err
+			}
+		}
+		for _, k := range p.Keys {
+			if err := seed.ApplyProviderKey(r.Context(), tx, id, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ok {
+		one(a, w, r, status, func(f *seed.File) (seed.Provider, bool) { return find(f.Providers, providerName, p.Name) })
+	}
+}
+
+func (a *admin) createProvider(w http.ResponseWriter, r *http.Request) {
+	var p seed.Provider
+	if !decode(w, r, &p) {
+		return
+	}
+	if ok, fine := a.exists(w, r, "providers", p.Name); !fine {
+		return
+	} else if ok {
+		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Provider %q already exists; PUT /admin/v1/providers/%s changes it.", p.Name, p.Name))
+		return
+	}
+	a.saveProvider(w, r, p, http.StatusCreated)
+}
+
+func (a *admin) putProvider(w http.ResponseWriter, r *http.Request) {
+	var p seed.Provider
+	if !decode(w, r, &p) || !nameFromPath(w, &p.Name, chi.URLParam(r, "name")) {
+		return
+	}
+	a.saveProvider(w, r, p, http.StatusOK)
+}
+
+func (a *admin) deleteProvider(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteProvider(r.Context(), chi.URLParam(r, "name")))
+}
+
+// nested applies an endpoint or key of an existing provider.
+func (a *admin) nested(w http.ResponseWriter, r *http.Request, p seed.Provider, apply func(tx *store.Tx, providerID int64) error) {
+	if !validate(w, &seed.File{Providers: []seed.Provider{p}}, "providers[0].") {
+		return
+	}
+	ok := a.write(w, r, func(tx *store.Tx) error {
+		id, err := tx.IDByName(r.Context(), "providers", p.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return &seed.ApplyError{Field: "provider", Message: fmt.Sprintf("provider %q does not exist", p.Name)}
+		}
+		if err != nil {
+			return err
+		}
+		return apply(tx, id)
+	})
+	if ok {
+		one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Provider, bool) { return find(f.Providers, providerName, p.Name) })
+	}
+}
+
+func (a *admin) putEndpoint(w http.ResponseWriter, r *http.Request) {
+	var e seed.Endpoint
+	if !decode(w, r, &e) || !nameFromPath(w, &e.Name, chi.URLParam(r, "endpoint")) {
+		return
+	}
+	p := seed.Provider{Name: chi.URLParam(r, "name"), Endpoints: []seed.Endpoint{e}}
+	a.nested(w, r, p, func(tx *store.Tx, id int64) error { return seed.ApplyEndpoint(r.Context(), tx, id, e) })
+}
+
+func (a *admin) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteEndpoint(r.Context(), chi.URLParam(r, "name"), chi.URLParam(r, "endpoint")))
+}
+
+func (a *admin) putProviderKey(w http.ResponseWriter, r *http.Request) {
+	var k seed.ProviderKey
+	if !decode(w, r, &k) || !nameFromPath(w, &k.Name, chi.URLParam(r, "key")) {
+		return
+	}
+	p := seed.Provider{Name: chi.URLParam(r, "name"), Keys: []seed.ProviderKey{k}}
+	a.nested(w, r, p, func(tx *store.Tx, id int64) error { return seed.ApplyProviderKey(r.Context(), tx, id, k) })
+}
+
+func (a *admin) deleteProviderKey(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteProviderKey(r.Context(), chi.URLParam(r, "name"), chi.URLParam(r, "key")))
+}
+
+// Models and prices.
+
+func (a *admin) listModels(w http.ResponseWriter, r *http.Request) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"models": nonNil(f.Models)})
+}
+
+func (a *admin) getModel(w http.ResponseWriter, r *http.Request) {
+	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Model, bool) { return find(f.Models, modelName, chi.URLParam(r, "name")) })
+}
+
+func (a *admin) saveModel(w http.ResponseWriter, r *http.Request, m seed.Model, status int) {
+	if !validate(w, &seed.File{Models: []seed.Model{m}}, "models[0].") {
+		return
+	}
+	if a.write(w, r, func(tx *store.Tx) error { _, err := seed.ApplyModel(r.Context(), tx, m); return err }) {
+		one(a, w, r, status, func(f *seed.File) (seed.Model, bool) { return find(f.Models, modelName, m.Name) })
+	}
+}
+
+func (a *admin) createModel(w http.ResponseWriter, r *http.Request) {
+	var m seed.Model
+	if !decode(w, r, &m) {
+		return
+	}
+	if ok, fine := a.exists(w, r, "models", m.Name); !fine {
+		return
+	} else if ok {
+		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Model or alias %q already exists.", m.Name))
+		return
+	}
+	a.saveModel(w, r, m, http.StatusCreated)
+}
+
+func (a *admin) putModel(w http.ResponseWriter, r *http.Request) {
+	var m seed.Model
+	if !decode(w, r, &m) || !nameFromPath(w, &m.Name, chi.URLParam(r, "name")) {
+		return
+	}
+	a.saveModel(w, r, m, http.StatusOK)
+}
+
+func (a *admin) deleteModel(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteModel(r.Context(), chi.URLParam(r, "name")))
+}
+
+func (a *admin) listPrices(w http.ResponseWriter, r *http.Request) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"prices": nonNil(f.Prices)})
+}
+
+func (a *admin) putPrice(w http.ResponseWriter, r *http.Request) {
+	var p seed.Price
+	if !decode(w, r, &p) || !nameFromPath(w, &p.Model, chi.URLParam(r, "model")) {
+		return
+	}
+	if q := r.URL.Query().Get("provider"); q != "" {
+		if p.Provider != "" && p.Provider != q {
+			adminFail(w, http.StatusBadRequest, "invalid_request", "provider differs from ?provider=", seed.FieldError{Field: "provider", Message: "must match ?provider="})
+			return
+		}
+		p.Provider = q
+	}
+	if !validate(w, &seed.File{Prices: []seed.Price{p}}, "prices[0].") {
+		return
+	}
+	if a.write(w, r, func(tx *store.Tx) error { return seed.ApplyPrice(r.Context(), tx, p) }) {
+		one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Price, bool) {
+			for _, q := range f.Prices {
+				if q.Model == p.Model && q.Provider == p.Provider {
+					return q, true
+				}
+			}
+			return seed.Price{}, false
+		})
+	}
+}
+
+func (a *admin) deletePrice(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeletePrice(r.Context(), chi.URLParam(r, "model"), r.URL.Query().Get("provider")))
+}
+
+// Users and gateway keys.
+
+func (a *admin) listUsers(w http.ResponseWriter, r *http.Request) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"users": nonNil(f.Users)})
+}
+
+func (a *admin) getUser(w http.ResponseWriter, r *http.Request) {
+	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.User, bool) { return find(f.Users, userName, chi.URLParam(r, "name")) })
+}
+
+func (a *admin) saveUser(w http.ResponseWriter, r *http.Request, u seed.User, status int) {
+	if len(u.Keys) > 0 {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "Create gateway keys with POST /admin/v1/users/{name}/keys.",
+			seed.FieldError{Field: "keys", Message: "not accepted here"})
+		return
+	}
+	if !validate(w, &seed.File{Users: []seed.User{u}}, "users[0].") {
+		return
+	}
+	if a.write(w, r, func(tx *store.Tx) error { _, err := seed.ApplyUser(r.Context(), tx, u); return err }) {
+		one(a, w, r, status, func(f *seed.File) (seed.User, bool) { return find(f.Users, userName, u.Name) })
+	}
+}
+
+func (a *admin) createUser(w http.ResponseWriter, r *http.Request) {
+	var u seed.User
+	if !decode(w, r, &u) {
+		return
+	}
+	if ok, fine := a.exists(w, r, "users", u.Name); !fine {
+		return
+	} else if ok {
+		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("User %q already exists.", u.Name))
+		return
+	}
+	a.saveUser(w, r, u, http.StatusCreated)
+}
+
+func (a *admin) putUser(w http.ResponseWriter, r *http.Request) {
+	var u seed.User
+	if !decode(w, r, &u) || !nameFromPath(w, &u.Name, chi.URLParam(r, "name")) {
+		return
+	}
+	a.saveUser(w, r, u, http.StatusOK)
+}
+
+func (a *admin) deleteUser(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteUser(r.Context(), chi.URLParam(r, "name")))
+}
+
+const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewGatewayKey returns a fresh random key: "sk-aether-" and 32
+// characters of base62 (190 bits).
+func NewGatewayKey() string {
+	b := make([]byte, 32)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(keyAlphabet))))
+		if err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		b[i] = keyAlphabet[n.Int64()]
+	}
+	return "sk-aether-" + string(b)
+}
+
+// createGatewayKey makes a key for a user and returns it once: only its
+// hash is stored.
+func (a *admin) createGatewayKey(w http.ResponseWriter, r *http.Request) {
+	var k seed.GatewayKey
+	if !decode(w, r, &k) {
+		return
+	}
+	user := chi.URLParam(r, "name")
+	if k.Key == "" {
+		k.Key = NewGatewayKey()
+	}
+	if !validate(w, &seed.File{Users: []seed.User{{Name: user, Keys: []seed.GatewayKey{k}}}}, "users[0].keys[0].") {
+		return
+	}
+	if ok, fine := a.exists(w, r, "api_keys", k.Name); !fine {
+		return
+	} else if ok {
+		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Gateway key %q already exists.", k.Name))
+		return
+	}
+	ok := a.write(w, r, func(tx *store.Tx) error {
+		uid, err := tx.IDByName(r.Context(), "users", user)
+		if errors.Is(err, store.ErrNotFound) {
+			return &seed.ApplyError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
+		}
+		if err != nil {
+			return err
+		}
+		return seed.ApplyGatewayKey(r.Context(), tx, uid, k)
+	})
+	if !ok {
+		return
+	}
+	one(a, w, r, http.StatusCreated, func(f *seed.File) (map[string]any, bool) {
+		for _, u := range f.Users {
+			for _, g := range u.Keys {
+				if g.Name == k.Name {
+					return map[string]any{"key": k.Key, "gateway_key": g,
+						"note": "This is the only time the key is shown: Aether keeps only its SHA-256."}, true
+				}
+			}
+		}
+		return nil, false
+	})
+}
+
+func (a *admin) listGatewayKeys(w http.ResponseWriter, r *http.Request) {
+	f, err := a.view(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	keys := []seed.GatewayKey{}
+	for _, u := range f.Users {
+		keys = append(keys, u.Keys...)
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+// putGatewayKey changes a gateway key's settings; the key itself never
+// changes (create a new one and delete the old to rotate).
+func (a *admin) putGatewayKey(w http.ResponseWriter, r *http.Request) {
+	var k seed.GatewayKey
+	if !decode(w, r, &k) || !nameFromPath(w, &k.Name, chi.URLParam(r, "name")) {
+		return
+	}
+	if k.Key != "" {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "A gateway key cannot be changed; create a new one.", seed.FieldError{Field: "key", Message: "not accepted here"})
+		return
+	}
+	user := k.User
+	if !validate(w, &seed.File{Users: []seed.User{{Name: "x", Keys: []seed.GatewayKey{k}}}}, "users[0].keys[0].") {
+		return
+	}
+	ok := a.write(w, r, func(tx *store.Tx) error {
+		var uid int64
+		var err error
+		if user != "" {
+			if uid, err = tx.IDByName(r.Context(), "users", user); errors.Is(err, store.ErrNotFound) {
+				return &seed.ApplyError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
+			}
+		} else {
+			uid, err = a.ownerOf(r.Context(), k.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				return &seed.ApplyError{Field: "name", Message: fmt.Sprintf("gateway key %q does not exist", k.Name)}
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return seed.ApplyGatewayKey(r.Context(), tx, uid, k)
+	})
+	if ok {
+		one(a, w, r, http.StatusOK, func(f *seed.File) (seed.GatewayKey, bool) {
+			for _, u := range f.Users {
+				if g, ok := find(u.Keys, func(g seed.GatewayKey) string { return g.Name }, k.Name); ok {
+					return g, true
+				}
+			}
+			return seed.GatewayKey{}, false
+		})
+	}
+}
+
+func (a *admin) ownerOf(ctx context.Context, key string) (int64, error) {
+	cs, err := a.cfg.Store.LoadConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range cs.APIKeys {
+		if k.Name == key {
+			return k.UserID, nil
+		}
+	}
+	return 0, store.ErrNotFound
+}
+
+func (a *admin) deleteGatewayKey(w http.ResponseWriter, r *http.Request) {
+	a.deleted(w, r, a.cfg.Store.DeleteAPIKey(r.Context(), chi.URLParam(r, "name")))
+}
+
+// export answers the whole configuration as the YAML AETHER_CONFIG takes,
+// secrets as ${ENV} placeholders.
+func (a *admin) export(w http.ResponseWriter, r *http.Request) {
+	cs, err := a.cfg.Store.LoadConfig(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	b, err := seed.MarshalYAML(seed.FromConfig(cs, seed.Export))
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not render the configuration.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Disposition", `attachment; filename="aether.yaml"`)
+	_, _ = w.Write(b)
+}
+
+// Requests.
+
+func parseTimeParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		if d, derr := time.Parse(time.DateOnly, v); derr == nil {
+			return d, true
+		}
+		adminFail(w, http.StatusBadRequest, "invalid_request", "bad time", seed.FieldError{Field: name, Message: "must be RFC 3339 or YYYY-MM-DD"})
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// idParam resolves a user or gateway key filter given as an ID or a name.
+func (a *admin) idParam(w http.ResponseWriter, r *http.Request, param string, byName func(context.Context, string) (int64, error)) (int64, bool) {
+	v := r.URL.Query().Get(param)
+	if v == "" {
+		return 0, true
+	}
+	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return id, true
+	}
+	id, err := byName(r.Context(), v)
+	if err != nil {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "unknown "+param, seed.FieldError{Field: param, Message: "no such " + param})
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *admin) listRequests(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.RequestFilter{Model: q.Get("model"), Provider: q.Get("provider"), Status: q.Get("status"), Cursor: q.Get("cursor")}
+	var ok bool
+	if f.UserID, ok = a.idParam(w, r, "user", a.cfg.Store.UserIDByName); !ok {
+		return
+	}
+	if f.APIKeyID, ok = a.idParam(w, r, "key", a.cfg.Store.GatewayKeyIDByName); !ok {
+		return
+	}
+	if f.From, ok = parseTimeParam(w, r, "from"); !ok {
+		return
+	}
+	if f.To, ok = parseTimeParam(w, r, "to"); !ok {
+		return
+	}
+	if s := f.Status; s != "" && s != "pending" && s != "streaming" && s != "completed" && s != "failed" && s != "cancelled" {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "bad status", seed.FieldError{Field: "status", Message: "must be pending, streaming, completed, failed or cancelled"})
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			adminFail(w, http.StatusBadRequest, "invalid_request", "bad limit", seed.FieldError{Field: "limit", Message: "must be 1 to 500"})
+			return
+		}
+		f.Limit = n
+	}
+	list, next, err := a.cfg.Store.ListRequests(r.Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "bad cursor", seed.FieldError{Field: "cursor", Message: "was not issued by this server"})
+		return
+	}
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read requests.")
+		return
+	}
+	if list == nil {
+		list = []store.RequestSummary{}
+	}
+	resp := map[string]any{"requests": list, "next_cursor": nil}
+	if next != "" {
+		resp["next_cursor"] = next
+	}
+	adminJSON(w, http.StatusOK, resp)
+}
+
+func (a *admin) getRequest(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	d, err := a.cfg.Store.GetRequest(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		adminFail(w, http.StatusNotFound, "not_found", "No request with that ID is recorded (yet).")
+		return
+	}
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the request.")
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{
+		"request":      d,
+		"temporal_url": strings.TrimRight(a.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(a.cfg.Namespace) + "/workflows/" + url.PathEscape(id),
+	})
+}
+
+func (a *admin) aggregate(w http.ResponseWriter, r *http.Request) {
+	group := r.URL.Query().Get("group_by")
+	if group == "" {
+		group = "model"
+	}
+	from, ok := parseTimeParam(w, r, "from")
+	if !ok {
+		return
+	}
+	to, ok := parseTimeParam(w, r, "to")
+	if !ok {
+		return
+	}
+	if to.IsZero() {
+		to = time.Now().Add(time.Minute)
+	}
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -30)
+	}
+	rows, err := a.cfg.Store.Aggregates(r.Context(), group, from, to)
+	if errors.Is(err, store.ErrInvalid) {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "bad group_by", seed.FieldError{Field: "group_by", Message: "must be model, user or provider"})
+		return
+	}
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read aggregates.")
+		return
+	}
+	if rows == nil {
+		rows = []store.Aggregate{}
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"group_by": group, "from": from, "to": to, "rows": rows})
+}
+
+// Breakers.
+
+func (a *admin) listBreakers(w http.ResponseWriter, r *http.Request) {
+	list, err := a.cfg.Store.ListKeyHealth(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read breaker state.")
+		return
+	}
+	type row struct {
+		store.KeyHealth
+		LocalState string `json:"local_state"`
+	}
+	out := make([]row, 0, len(list))
+	for _, h := range list {
+		out = append(out, row{KeyHealth: h, LocalState: string(a.cfg.Breakers.State(h.KeyID))})
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"breakers": out})
+}
+
+func (a *admin) resetBreaker(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "key_id"), 10, 64)
+	if err != nil {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "bad key ID", seed.FieldError{Field: "key_id", Message: "must be a provider key ID"})
+		return
+	}
+	if err := a.cfg.Store.ResetBreaker(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+		adminFail(w, http.StatusNotFound, "not_found", "No provider key with that ID.")
+		return
+	} else if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not reset the breaker.")
+		return
+	}
+	a.cfg.Breakers.Reset(id)
+	adminJSON(w, http.StatusOK, map[string]any{"key_id": id, "state": "closed"})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

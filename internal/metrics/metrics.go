@@ -1,0 +1,136 @@
+// Package metrics defines every Prometheus metric Aether exports, on an
+// injected registry. Labels stay bounded: API format, model (configured
+// names only), provider, status class, error class, token bucket. Never a
+// key, a user or anything a client typed (STYLE.md rule 23).
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"aether/internal/core"
+)
+
+// API holds the API process's metrics.
+type API struct {
+	Requests     *prometheus.CounterVec
+	Latency      *prometheus.HistogramVec
+	FirstByte    *prometheus.HistogramVec
+	Attempts     *prometheus.CounterVec
+	Failovers    *prometheus.CounterVec
+	Tokens       *prometheus.CounterVec
+	Refusals     *prometheus.CounterVec
+	InFlight     prometheus.Gauge
+	registry     prometheus.Registerer
+	knownModels  func(string) bool
+}
+
+// latencyBuckets span a cached completion (10 ms) to a long agent turn.
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+
+// NewAPI registers the API metrics on reg. knownModel bounds the model
+// label: a name that is not a configured model is reported as "other".
+func NewAPI(reg prometheus.Registerer, knownModel func(string) bool) *API {
+	m := &API{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_requests_total", Help: "Proxied requests by API format, model, provider that answered, and status class (2xx, 4xx, 5xx, 499).",
+		}, []string{"format", "model", "provider", "status_class"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aether_request_duration_seconds", Help: "Time from receiving a request to its last byte.", Buckets: latencyBuckets,
+		}, []string{"format", "model"}),
+		FirstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aether_time_to_first_byte_seconds", Help: "Time from receiving a request to its first byte reaching the client.", Buckets: latencyBuckets,
+		}, []string{"format", "model"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_upstream_attempts_total", Help: "Upstream attempts by provider and result (ok or the error class).",
+		}, []string{"format", "provider", "result"}),
+		Failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_failovers_total", Help: "Attempts abandoned for the next candidate, by reason.",
+		}, []string{"provider", "reason"}),
+		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_tokens_total", Help: "Tokens by model and bucket (input, cache_read, cache_write_5m, cache_write_1h, output).",
+		}, []string{"model", "bucket"}),
+		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_refusals_total", Help: "Requests refused before any upstream call, by reason (rate_limit, budget, concurrency, accounting).",
+		}, []string{"format", "reason"}),
+		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aether_requests_in_flight", Help: "Proxied requests being served now.",
+		}),
+		registry:    reg,
+		knownModels: knownModel,
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.FirstByte, m.Attempts, m.Failovers, m.Tokens, m.Refusals, m.InFlight)
+	return m
+}
+
+func (m *API) model(name string) string {
+	if m.knownModels == nil || m.knownModels(name) {
+		return name
+	}
+	return "other"
+}
+
+// StatusClass maps a status code to a bounded label.
+func StatusClass(code int) string {
+	switch {
+	case code == 499:
+		return "499"
+	case code >= 200 && code < 600:
+		return strconv.Itoa(code/100) + "xx"
+	}
+	return "other"
+}
+
+// Attempt implements proxy.Metrics.
+func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass) {
+	result := "ok"
+	if class != core.ErrNone {
+		result = string(class)
+	}
+	m.Attempts.WithLabelValues(string(format), provider, result).Inc()
+	if class != core.ErrNone && class != core.ErrClientRequest && class != core.ErrClientCancelled && class != core.ErrStreamCut {
+		m.Failovers.WithLabelValues(provider, string(class)).Inc()
+	}
+}
+
+// Request implements proxy.Metrics.
+func (m *API) Request(format core.Format, model, provider string, status int, total, firstByte time.Duration, u core.Usage) {
+	model = m.model(model)
+	m.Requests.WithLabelValues(string(format), model, provider, StatusClass(status)).Inc()
+	m.Latency.WithLabelValues(string(format), model).Observe(total.Seconds())
+	if firstByte > 0 {
+		m.FirstByte.WithLabelValues(string(format), model).Observe(firstByte.Seconds())
+	}
+	for bucket, n := range map[string]int64{"input": u.InputTokens, "cache_read": u.CacheReadTokens,
+		"cache_write_5m": u.CacheWrite5mTokens, "cache_write_1h": u.CacheWrite1hTokens, "output": u.OutputTokens} {
+		if n > 0 {
+			m.Tokens.WithLabelValues(model, bucket).Add(float64(n))
+		}
+	}
+}
+
+// Refused counts a request refused before routing.
+func (m *API) Refused(format core.Format, reason string) {
+	m.Refusals.WithLabelValues(string(format), reason).Inc()
+}
+
+// GaugeFunc registers a gauge read at scrape time.
+func GaugeFunc(reg prometheus.Registerer, name, help string, f func() float64) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// CounterFunc registers a counter read at scrape time.
+func CounterFunc(reg prometheus.Registerer, name, help string, f func() float64) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
+// NewRegistry returns a registry with the Go runtime and process
+// collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
