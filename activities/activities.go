@@ -138,4 +138,3 @@ func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRe
 		Total: b.Total, Actual: b.Actual, Multiplier: facts.Multiplier, Snapshot: snap,
 	}, nil
 }
-

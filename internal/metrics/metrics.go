@@ -16,16 +16,16 @@ import (
 
 // API holds the API process's metrics.
 type API struct {
-	Requests     *prometheus.CounterVec
-	Latency      *prometheus.HistogramVec
-	FirstByte    *prometheus.HistogramVec
-	Attempts     *prometheus.CounterVec
-	Failovers    *prometheus.CounterVec
-	Tokens       *prometheus.CounterVec
-	Refusals     *prometheus.CounterVec
-	InFlight     prometheus.Gauge
-	registry     prometheus.Registerer
-	knownModels  func(string) bool
+	Requests    *prometheus.CounterVec
+	Latency     *prometheus.HistogramVec
+	FirstByte   *prometheus.HistogramVec
+	Attempts    *prometheus.CounterVec
+	Failovers   *prometheus.CounterVec
+	Tokens      *prometheus.CounterVec
+	Refusals    *prometheus.CounterVec
+	InFlight    prometheus.Gauge
+	registry    prometheus.Registerer
+	knownModels func(string) bool
 }
 
 // latencyBuckets span a cached completion (10 ms) to a long agent turn.
