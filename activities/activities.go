@@ -30,6 +30,8 @@ type Activities struct {
 	Logger *slog.Logger
 	// UnpricedHook, if set, is called for a request whose model has no price.
 	UnpricedHook func(model string)
+	// DeletedHook, if set, is told how many rows a retention batch deleted.
+	DeletedHook func(table string, n int64)
 }
 
 // ProgressInput is a request that has not ended yet.

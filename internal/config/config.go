@@ -45,6 +45,9 @@ type Config struct {
 	BreakerWindow     time.Duration
 	BreakerOpenFor    time.Duration
 	BreakerProbes     int
+	RetainRequests    time.Duration
+	RetainAudit       time.Duration
+	CleanupBatch      int
 }
 
 // Var documents one environment variable: its name, default and meaning.
@@ -85,6 +88,9 @@ var Vars = []Var{
 	{"AETHER_BREAKER_MIN_REQUESTS", "5", "... and the window holds at least this many requests", setInt(func(c *Config) *int { return &c.BreakerMinReqs }, 1, 1_000_000)},
 	{"AETHER_BREAKER_WINDOW", "60s", "rolling window of a breaker's counts", setDuration(func(c *Config) *time.Duration { return &c.BreakerWindow })},
 	{"AETHER_BREAKER_OPEN_FOR", "30s", "how long an open breaker skips its key before letting probes through", setDuration(func(c *Config) *time.Duration { return &c.BreakerOpenFor })},
+	{"AETHER_RETENTION_REQUESTS", "90d", "worker: delete request and attempt rows older than this (daily, in batches); 0 keeps them", setRetention(func(c *Config) *time.Duration { return &c.RetainRequests })},
+	{"AETHER_RETENTION_AUDIT", "365d", "worker: delete audit rows older than this; 0 keeps them", setRetention(func(c *Config) *time.Duration { return &c.RetainAudit })},
+	{"AETHER_CLEANUP_BATCH", "2000", "worker: rows deleted per transaction by the retention cleanup", setInt(func(c *Config) *int { return &c.CleanupBatch }, 1, 10000)},
 	{"AETHER_BREAKER_HALF_OPEN_PROBES", "2", "requests a half-open breaker lets through; that many successes close it, one failure reopens it", setInt(func(c *Config) *int { return &c.BreakerProbes }, 1, 1000)},
 }
 
@@ -154,9 +160,9 @@ func setURL(field func(*Config) *string, schemes ...string) func(*Config, string
 
 func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		d, err := time.ParseDuration(v)
+		d, err := parseDuration(v)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("%q is not a positive duration such as 30s", v)
+			return fmt.Errorf("%q is not a positive duration such as 30s or 7d", v)
 		}
 		*field(c) = d
 		return nil
@@ -181,6 +187,29 @@ func setRatio(c *Config, v string) error {
 	}
 	c.BreakerRatio = f
 	return nil
+}
+
+// parseDuration accepts Go durations and whole days ("90d").
+func parseDuration(v string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad day count")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func setRetention(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < 24*time.Hour) {
+			return fmt.Errorf("%q is not 0 or a retention of at least a day such as 90d", v)
+		}
+		*field(c) = d
+		return nil
+	}
 }
 
 func setBytes(c *Config, v string) error {

@@ -50,6 +50,12 @@ func TestMixedRequestsAreRecordedExactly(t *testing.T) {
 		t.Fatalf("scanned %d workflow histories, want 200", n)
 	}
 	checkSpend(t, s, rows)
+	// The worker created the housekeeping schedules.
+	for _, id := range []string{"aether-rollup", "aether-cleanup", "aether-budget-reset"} {
+		if _, err := s.tc.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background()); err != nil {
+			t.Errorf("schedule %s: %v", id, err)
+		}
+	}
 }
 
 // checkSpend: the user's spend counter is exactly the sum of the recorded

@@ -342,3 +342,79 @@ func (s *Store) Spend(ctx context.Context, requestIDs []string) (users, keys map
 	}
 	return users, keys, recorded, nil
 }
+
+// DeleteExpired deletes at most limit rows older than before from one of
+// the history tables, in one short transaction, and returns how many it
+// deleted. Callers repeat until fewer than limit come back.
+func (s *Store) DeleteExpired(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
+	var sql string
+	switch table {
+	case "requests":
+		sql = `DELETE FROM requests WHERE request_id IN (SELECT request_id FROM requests WHERE created_at < $1 LIMIT $2)`
+	case "request_attempts":
+		sql = `DELETE FROM request_attempts WHERE (request_id, seq) IN (SELECT request_id, seq FROM request_attempts WHERE created_at < $1 LIMIT $2)`
+	case "audit_log":
+		sql = `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)`
+	default:
+		return 0, fmt.Errorf("%w: no retention for table %q", ErrInvalid, table)
+	}
+	tag, err := s.Pool.Exec(ctx, sql, before, limit)
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// RollupDay sums one UTC day of requests into request_stats_daily. It
+// replaces the day's rows, so running it twice gives the same result.
+func (s *Store) RollupDay(ctx context.Context, day time.Time) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		d := day.UTC().Format(time.DateOnly)
+		if _, err := tx.Exec(ctx, `DELETE FROM request_stats_daily WHERE day = $1::date`, d); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO request_stats_daily (day, model, user_id, provider, requests, failed, input_tokens,
+				output_tokens, cache_tokens, total_tokens, cost_usd)
+			SELECT $1::date, model, coalesce(user_id, 0), coalesce(provider, ''), count(*), count(*) FILTER (WHERE status <> 'completed'),
+				sum(input_tokens), sum(output_tokens), sum(cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens),
+				sum(total_tokens), coalesce(sum(total_cost_usd), 0)
+			FROM requests WHERE created_at >= $1::date AT TIME ZONE 'UTC' AND created_at < ($1::date + 1) AT TIME ZONE 'UTC'
+			GROUP BY model, coalesce(user_id, 0), coalesce(provider, '')`, d)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, interpretError(err)
+}
+
+// RollupStart returns the first day that still needs a rollup: the day
+// after the last rolled-up one, or the day of the oldest request.
+func (s *Store) RollupStart(ctx context.Context) (time.Time, bool, error) {
+	var t *time.Time
+	err := s.Pool.QueryRow(ctx, `SELECT coalesce((SELECT max(day) + 1 FROM request_stats_daily)::timestamp,
+		(SELECT min(created_at AT TIME ZONE 'UTC')::date::timestamp FROM requests))`).Scan(&t)
+	if err != nil || t == nil {
+		return time.Time{}, false, interpretError(err)
+	}
+	return t.UTC(), true, nil
+}
+
+// ResetMonthlySpend zeroes the spend of users and gateway keys with a
+// monthly budget, at most once per calendar month (UTC), so a retried or
+// repeated run changes nothing.
+func (s *Store) ResetMonthlySpend(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		for _, table := range []string{"users", "api_keys"} {
+			// Table names from the fixed list above.
+			tag, err := tx.Exec(ctx, `UPDATE `+table+` SET spend_usd = 0, spend_reset_at = $1
+				WHERE budget_period = 'monthly' AND (spend_reset_at IS NULL OR spend_reset_at < date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`, now)
+			if err != nil {
+				return err
+			}
+			total += tag.RowsAffected()
+		}
+		return nil
+	})
+	return total, interpretError(err)
+}

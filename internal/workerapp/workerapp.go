@@ -6,16 +6,21 @@ package workerapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"aether/activities"
 	"aether/internal/config"
+	"aether/internal/metrics"
 	"aether/internal/pricing"
 	"aether/internal/store"
 	"aether/internal/temporalx"
@@ -37,8 +42,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 
 	var c client.Client
+	reg := metrics.NewRegistry()
+	sdkMetrics := metrics.TemporalHandler(reg)
 	for attempt := 0; ; attempt++ {
-		c, err = client.DialContext(ctx, temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log))
+		opts := temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log)
+		opts.MetricsHandler = sdkMetrics
+		c, err = client.DialContext(ctx, opts)
 		if err == nil {
 			break
 		}
@@ -61,9 +70,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxConcurrentWorkflowTaskPollers:        16,
 		WorkflowPanicPolicy:                     worker.BlockWorkflow,
 	})
-	Register(w, &activities.Activities{Store: st, Prices: pricing.Defaults(), Logger: log})
+	wm := metrics.NewWorker(reg)
+	Register(w, &activities.Activities{
+		Store: st, Prices: pricing.Defaults(), Logger: log,
+		UnpricedHook: func(model string) { wm.Unpriced.WithLabelValues(model).Inc() },
+		DeletedHook:  func(table string, n int64) { wm.Deleted.WithLabelValues(table).Add(float64(n)) },
+	})
+	if err := EnsureSchedules(ctx, c, cfg); err != nil {
+		log.Warn("housekeeping schedules not created; retention, rollups and monthly budget resets will not run", "error", err)
+	}
 
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Pool.Ping(r.Context()); err != nil {
 			http.Error(w, `{"status":"database unreachable"}`, http.StatusServiceUnavailable)
@@ -93,5 +111,43 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // by tests and the replayer).
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: workflows.RequestWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.Cleanup, workflow.RegisterOptions{Name: workflows.CleanupWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.Rollup, workflow.RegisterOptions{Name: workflows.RollupWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.BudgetReset, workflow.RegisterOptions{Name: workflows.BudgetResetWorkflow})
 	w.RegisterActivity(a)
+}
+
+// EnsureSchedules creates (or updates) the Temporal Schedules of
+// housekeeping: the daily rollup, the daily retention cleanup and the
+// monthly budget reset. Schedules, not cron: they are visible, pausable and
+// backfillable in the Temporal UI.
+func EnsureSchedules(ctx context.Context, c client.Client, cfg config.Config) error {
+	type sched struct {
+		id, cron, workflow string
+		args               []any
+	}
+	for _, s := range []sched{
+		{"aether-rollup", "15 0 * * *", workflows.RollupWorkflow, nil},
+		{"aether-cleanup", "30 3 * * *", workflows.CleanupWorkflow, []any{workflows.CleanupInput{
+			RequestRetention: cfg.RetainRequests, AuditRetention: cfg.RetainAudit, BatchSize: cfg.CleanupBatch}, (*workflows.CleanupResult)(nil)}},
+		{"aether-budget-reset", "0 0 1 * *", workflows.BudgetResetWorkflow, nil},
+	} {
+		action := &client.ScheduleWorkflowAction{ID: s.id, Workflow: s.workflow, Args: s.args, TaskQueue: cfg.TaskQueue}
+		spec := client.ScheduleSpec{CronExpressions: []string{s.cron}}
+		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: s.id, Spec: spec, Action: action,
+			Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			err = c.ScheduleClient().GetHandle(ctx, s.id).Update(ctx, client.ScheduleUpdateOptions{
+				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					in.Description.Schedule.Spec = &spec
+					in.Description.Schedule.Action = action
+					return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+				},
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("schedule %s: %w", s.id, err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,58 @@
+package activities
+
+import (
+	"context"
+	"time"
+)
+
+// DeleteInput is one bounded batch of a retention cleanup.
+type DeleteInput struct {
+	Table  string
+	Before time.Time
+	Limit  int
+}
+
+// DeleteExpired deletes one batch of rows older than Before.
+func (a *Activities) DeleteExpired(ctx context.Context, in DeleteInput) (int64, error) {
+	if in.Limit <= 0 || in.Limit > 10_000 {
+		return 0, invalid("batch limit must be 1 to 10000")
+	}
+	n, err := a.Store.DeleteExpired(ctx, in.Table, in.Before, in.Limit)
+	if err == nil && a.DeletedHook != nil {
+		a.DeletedHook(in.Table, n)
+	}
+	return n, err
+}
+
+// RollupInput names the last day to roll up (UTC, inclusive).
+type RollupInput struct {
+	Through time.Time
+}
+
+// RollupResult lists the days rolled up.
+type RollupResult struct {
+	Days []string
+}
+
+// RollupDays rolls up every day from the first one not rolled up yet
+// through in.Through.
+func (a *Activities) RollupDays(ctx context.Context, in RollupInput) (RollupResult, error) {
+	var res RollupResult
+	start, ok, err := a.Store.RollupStart(ctx)
+	if err != nil || !ok {
+		return res, err
+	}
+	through := in.Through.UTC().Truncate(24 * time.Hour)
+	for d := start; !d.After(through); d = d.AddDate(0, 0, 1) {
+		if _, err := a.Store.RollupDay(ctx, d); err != nil {
+			return res, err
+		}
+		res.Days = append(res.Days, d.Format(time.DateOnly))
+	}
+	return res, nil
+}
+
+// ResetMonthlySpend zeroes monthly budgets' spend (once per month).
+func (a *Activities) ResetMonthlySpend(ctx context.Context, now time.Time) (int64, error) {
+	return a.Store.ResetMonthlySpend(ctx, now)
+}
