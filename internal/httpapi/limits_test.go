@@ -35,7 +35,9 @@ var formatCalls = []formatCall{
 	{"openai", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
 		func(k string) map[string]string { return map[string]string{"Authorization": "Bearer " + k} }},
 	{"anthropic", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
-		func(k string) map[string]string { return map[string]string{"x-api-key": k, "anthropic-version": "2023-06-01"} }},
+		func(k string) map[string]string {
+			return map[string]string{"x-api-key": k, "anthropic-version": "2023-06-01"}
+		}},
 	{"gemini", "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
 		func(k string) map[string]string { return map[string]string{"x-goog-api-key": k} }},
 }
