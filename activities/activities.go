@@ -32,6 +32,8 @@ type Activities struct {
 	UnpricedHook func(model string)
 	// DeletedHook, if set, is told how many rows a retention batch deleted.
 	DeletedHook func(table string, n int64)
+	// ResultHook, if set, is told how each accounting activity ended.
+	ResultHook func(activity string, err error)
 }
 
 // ProgressInput is a request that has not ended yet.
@@ -46,8 +48,15 @@ func invalid(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrInvalidInput, nil)
 }
 
+func (a *Activities) result(name string, err error) {
+	if a.ResultHook != nil {
+		a.ResultHook(name, err)
+	}
+}
+
 // RecordProgress writes the request row (pending or streaming) and its plan.
-func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error {
+func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) (err error) {
+	defer func() { a.result("RecordProgress", err) }()
 	if in.Meta.RequestID == "" {
 		return invalid("request ID is empty")
 	}
@@ -75,7 +84,8 @@ type FinalResult struct {
 
 // RecordFinal prices the usage and writes the final row, attempts, spend,
 // key health and audit line in one transaction.
-func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (FinalResult, error) {
+func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (res FinalResult, err error) {
+	defer func() { a.result("RecordFinal", err) }()
 	if in.Meta.RequestID == "" {
 		return FinalResult{}, invalid("request ID is empty")
 	}
@@ -88,7 +98,7 @@ func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (FinalResul
 			rec.ProviderID, rec.Provider, rec.EndpointID, rec.ProviderKeyID, rec.UpstreamModel = c.ProviderID, c.Provider, c.EndpointID, c.KeyID, c.UpstreamModel
 		}
 	}
-	res := FinalResult{Status: in.Outcome.Status, Provider: rec.Provider, TotalTokens: in.Outcome.Usage.TotalTokens()}
+	res = FinalResult{Status: in.Outcome.Status, Provider: rec.Provider, TotalTokens: in.Outcome.Usage.TotalTokens()}
 	if rec.ProviderID != 0 {
 		cost, err := a.price(ctx, in, rec)
 		if err != nil {

@@ -75,6 +75,13 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Store: st, Prices: pricing.Defaults(), Logger: log,
 		UnpricedHook: func(model string) { wm.Unpriced.WithLabelValues(model).Inc() },
 		DeletedHook:  func(table string, n int64) { wm.Deleted.WithLabelValues(table).Add(float64(n)) },
+		ResultHook: func(activity string, err error) {
+			result := "ok"
+			if err != nil {
+				result = "error"
+			}
+			wm.Activities.WithLabelValues(activity, result).Inc()
+		},
 	})
 	if err := EnsureSchedules(ctx, c, cfg); err != nil {
 		log.Warn("housekeeping schedules not created; retention, rollups and monthly budget resets will not run", "error", err)
