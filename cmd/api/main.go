@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,17 +21,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "aether-api:", err)
 		os.Exit(2)
 	}
-	log := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	logw := logging.NewAsyncWriter(os.Stderr)
+	defer logw.Close()
+	log := logging.New(logw, cfg.LogLevel, cfg.LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("API failed", "error", err)
+		logw.Close()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	srv, err := apiserver.New(ctx, cfg, log, apiserver.Deps{})
 	if err != nil {
-		log.Error("start-up failed", "error", err)
-		os.Exit(1)
+		return err
 	}
 	defer srv.Close()
-	if err := srv.Run(ctx); err != nil {
-		log.Error("API failed", "error", err)
-		os.Exit(1)
-	}
+	return srv.Run(ctx)
 }
