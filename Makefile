@@ -28,7 +28,7 @@ check:
 
 ## bench: Go benchmarks of the hot path (see BENCHMARKS.md for the load test)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/routing/ ./internal/sse/ ./internal/proxy/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/routing/ ./internal/httpapi/
 
 ## fuzz: run each parser fuzzer for a while
 fuzz:
