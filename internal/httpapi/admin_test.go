@@ -117,6 +117,9 @@ func TestAdminProviderRoundTrip(t *testing.T) {
 	if code, v, body = a.do("PUT", "/providers/p-new/keys/k1", map[string]any{"priority": 3, "active": false}); code != 200 {
 		t.Fatalf("put key settings: %d %s", code, body)
 	}
+	if k := v["keys"].([]any)[0].(map[string]any); k["priority"].(float64) != 3 || k["active"] != false || k["secret_preview"] != "sk-n…6789" {
+		t.Fatalf("key after settings update: %v", k)
+	}
 	if code, v, _ = a.do("PUT", "/providers/p-new/keys/k2", map[string]any{"priority": 1}); code != 400 || fields(v)[0] != "secret" {
 		t.Fatalf("new key without secret: %d %v", code, v)
 	}
