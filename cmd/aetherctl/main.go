@@ -38,6 +38,7 @@ const usage = `usage: aetherctl <command>
   requests aggregate [--group-by model|user|provider] [--from T] [--to T]
   breakers list
   breakers reset PROVIDER_KEY_ID
+  prices import FILE [--overwrite]   (model_prices_and_context_window.json format)
   config export
 
 Environment: AETHER_ADMIN_URL (or AETHER_GATEWAY_URL), AETHER_ADMIN_TOKEN.
@@ -70,13 +71,20 @@ func newClient() (*client, error) {
 	return &client{base: strings.TrimRight(base, "/") + "/admin/v1", token: tok, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-// call sends a request and returns the body; an admin error becomes an
-// error naming its fields.
+// call sends a JSON request and returns the body; an admin error becomes
+// an error naming its fields.
 func (c *client) call(method, path string, body any) ([]byte, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	return c.callRaw(method, path, raw)
+}
+
+func (c *client) callRaw(method, path string, body []byte) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
@@ -216,6 +224,25 @@ func run(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "breaker of provider key %s reset (closed)\n", rest[0])
 		return nil
+	case "prices import":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		overwrite := fs.Bool("overwrite", false, "replace prices that are already set")
+		if len(rest) < 1 {
+			return errors.New("prices import needs a file")
+		}
+		file := rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		b, err := c.callRaw("POST", "/prices/import?overwrite="+fmt.Sprint(*overwrite), data)
+		if err != nil {
+			return err
+		}
+		return printJSON(out, b)
 	case "config export":
 		b, err := c.call("GET", "/config/export", nil)
 		if err != nil {

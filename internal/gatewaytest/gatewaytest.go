@@ -85,6 +85,9 @@ type Options struct {
 	DatabaseURL string
 	// AdminToken turns the admin API on.
 	AdminToken string
+	// Recorder replaces the in-memory recorder (tests of accounting
+	// failures).
+	Recorder proxy.Recorder
 	// Journal uses the durable journal and this Temporal client-like
 	// starter instead of the in-memory recorder.
 	Journal  bool
@@ -156,9 +159,12 @@ func New(t testing.TB, opts Options) *Gateway {
 	}
 	g := &Gateway{Fake: fake, FakeURL: fakeSrv.URL, Config: cfg, done: make(chan struct{})}
 	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }}
-	if opts.Journal {
+	switch {
+	case opts.Journal:
 		deps.Temporal = opts.Temporal
-	} else {
+	case opts.Recorder != nil:
+		deps.Recorder = opts.Recorder
+	default:
 		g.Recorder = accounting.NewMemory()
 		deps.Recorder = g.Recorder
 	}

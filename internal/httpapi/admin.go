@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"aether/internal/breaker"
+	"aether/internal/pricing"
 	"aether/internal/seed"
 	"aether/internal/store"
 )
@@ -78,6 +79,7 @@ func (a *admin) routes(r chi.Router) {
 	r.Put("/models/{name}", a.putModel)
 	r.Delete("/models/{name}", a.deleteModel)
 	r.Get("/prices", a.listPrices)
+	r.Post("/prices/import", a.importPrices)
 	r.Put("/prices/{model}", a.putPrice)
 	r.Delete("/prices/{model}", a.deletePrice)
 	r.Get("/users", a.listUsers)
@@ -444,6 +446,65 @@ func (a *admin) putPrice(w http.ResponseWriter, r *http.Request) {
 			}
 			return seed.Price{}, false
 		})
+	}
+}
+
+// importPrices reads a model_prices_and_context_window.json document
+// (LiteLLM's format) and sets the default price of every configured model
+// it names: by model name or alias, with or without a "provider/" prefix.
+// Models that already have a price keep it unless ?overwrite=true.
+func (a *admin) importPrices(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil {
+		adminFail(w, http.StatusBadRequest, "invalid_request", "Could not read the body.")
+		return
+	}
+	table, err := pricing.ParseLiteLLM(body)
+	if err != nil {
+		adminFail(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	overwrite := r.URL.Query().Get("overwrite") == "true"
+	cs, err := a.cfg.Store.LoadConfig(r.Context())
+	if err != nil {
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return
+	}
+	priced := map[int64]bool{}
+	for _, p := range cs.Prices {
+		if p.ProviderID == nil {
+			priced[p.ModelID] = true
+		}
+	}
+	imported, kept := []string{}, []string{}
+	var unknown []string
+	ok := a.write(w, r, func(tx *store.Tx) error {
+		for _, m := range cs.Models {
+			p, found := table.Lookup(append([]string{m.Name}, m.Aliases...)...)
+			if !found {
+				unknown = append(unknown, m.Name)
+				continue
+			}
+			if priced[m.ID] && !overwrite {
+				kept = append(kept, m.Name)
+				continue
+			}
+			sp := store.Price{ModelID: m.ID, Input: p.Input, Output: p.Output, CacheRead: p.CacheRead, CacheWrite5m: p.CacheWrite5m,
+				CacheWrite1h: p.CacheWrite1h, LongInput: p.LongInput, LongOutput: p.LongOutput, LongCacheRead: p.LongCacheRead,
+				LongCacheWrite5m: p.LongCacheWrite5m, LongCacheWrite1h: p.LongCacheWrite1h, PerRequest: p.PerRequest, Source: "import: " + p.Source}
+			if p.LongThreshold > 0 {
+				lt := p.LongThreshold
+				sp.LongThreshold = &lt
+			}
+			if _, err := tx.UpsertPrice(r.Context(), sp); err != nil {
+				return err
+			}
+			imported = append(imported, m.Name)
+		}
+		return nil
+	})
+	if ok {
+		adminJSON(w, http.StatusOK, map[string]any{"imported": imported, "kept_existing": kept, "not_in_file": nonNil(unknown), "models_in_file": len(table)})
 	}
 }
 

@@ -402,3 +402,34 @@ func TestAdminBreakerReset(t *testing.T) {
 }
 
 func testenvDB(t *testing.T) string { return testenv.MigratedDatabaseURL(t) }
+
+func TestAdminPriceImport(t *testing.T) {
+	t.Parallel()
+	g, a := newAdmin(t)
+	if code, _, body := a.do("POST", "/models", map[string]any{"name": "gpt-4.1", "routes": []any{map[string]any{"provider": "p-openai"}}}); code != 201 {
+		t.Fatalf("%d %s", code, body)
+	}
+	doc := `{
+		"openai/gpt-4.1": {"input_cost_per_token": 2e-06, "output_cost_per_token": 8e-06, "cache_read_input_token_cost": 5e-07},
+		"gpt-4o-mini": {"input_cost_per_token": 9e-07, "output_cost_per_token": 9e-07},
+		"sample_spec": {"input_cost_per_token": 0, "output_cost_per_token": 0}
+	}`
+	code, v, body := a.do("POST", "/prices/import", doc)
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if fmt.Sprint(v["imported"]) != "[gpt-4.1]" || fmt.Sprint(v["kept_existing"]) != "[gpt-4o-mini]" {
+		t.Fatalf("import result %s", body)
+	}
+	var in string
+	_ = g.Server.Store.Pool.QueryRow(context.Background(), `SELECT input_per_mtok::text FROM prices p JOIN models m ON m.id = p.model_id WHERE m.name = 'gpt-4.1'`).Scan(&in)
+	if in != "2.000000000" {
+		t.Fatalf("imported input price %s", in)
+	}
+	if code, v, _ = a.do("POST", "/prices/import?overwrite=true", doc); code != 200 || fmt.Sprint(v["imported"]) != "[gpt-4o-mini gpt-4.1]" && fmt.Sprint(v["imported"]) != "[gpt-4.1 gpt-4o-mini]" {
+		t.Fatalf("overwrite: %v", v)
+	}
+	if code, _, _ := a.do("POST", "/prices/import", `not json`); code != 400 {
+		t.Fatalf("bad document: %d", code)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"aether/internal/core"
@@ -124,6 +125,22 @@ func ParseLiteLLM(data []byte) (Table, error) {
 		}
 		p.Source = "model_prices_and_context_window.json"
 		t[name] = p
+	}
+	// Also find "openai/gpt-4.1" as "gpt-4.1", unless the file prices the
+	// short name itself.
+	// (Sorted, so that of "azure/x" and "openai/x" the same one always wins.)
+	prefixed := make([]string, 0, len(t))
+	for name := range t {
+		if strings.Contains(name, "/") {
+			prefixed = append(prefixed, name)
+		}
+	}
+	sort.Strings(prefixed)
+	for _, name := range prefixed {
+		short := name[strings.LastIndexByte(name, '/')+1:]
+		if _, taken := t[short]; !taken {
+			t[short] = t[name]
+		}
 	}
 	return t, nil
 }

@@ -1,0 +1,153 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"aether/internal/config"
+	"aether/internal/core"
+	"aether/internal/fakeupstream"
+	"aether/internal/gatewaytest"
+)
+
+// TestFailoverOnConnectErrorAndHeaderTimeout: the first provider cannot be
+// reached at all, the second sends no headers within its endpoint timeout;
+// the third answers.
+func TestFailoverOnConnectErrorAndHeaderTimeout(t *testing.T) {
+	t.Parallel()
+	yaml := `
+providers:
+  - name: dead
+    priority: 1
+    endpoints: [{format: openai, base_url: "http://127.0.0.1:1/v1"}]
+    keys: [{name: k, secret: k-dead}]
+  - name: slow
+    priority: 2
+    endpoints: [{format: openai, base_url: "${FAKE_URL}/v1", timeout: 1s}]
+    keys: [{name: k, secret: k-slow}]
+  - name: good
+    priority: 3
+    endpoints: [{format: openai, base_url: "${FAKE_URL}/v1"}]
+    keys: [{name: k, secret: k-good}]
+models:
+  - name: gpt-4o-mini
+    routes: [{provider: dead}, {provider: slow}, {provider: good}]
+users:
+  - name: tester
+    keys: [{name: tester-key, key: "` + gatewaytest.Key + `"}]
+`
+	g := gatewaytest.New(t, gatewaytest.Options{YAML: yaml, Fake: fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{"k-slow": {HeaderDelay: time.Hour}}}})
+	resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, bearer())
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "wörld") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
+	if len(out.Attempts) != 3 || out.Attempts[0].ErrorClass != core.ErrConnect || out.Attempts[1].ErrorClass != core.ErrTimeout || out.Attempts[2].Outcome != core.OutcomeSuccess {
+		t.Fatalf("attempts %+v", out.Attempts)
+	}
+}
+
+// TestGzipUpstream: a provider that compresses its answers (stream and
+// not) reaches the client as plain, complete bodies.
+func TestGzipUpstream(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{Knobs: fakeupstream.Knobs{Gzip: true}}})
+	for _, stream := range []string{"false", "true"} {
+		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"stream":`+stream+`,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "w\u00f6rld") && !strings.Contains(string(body), `w\u00f6rld`) {
+			t.Fatalf("stream=%s: %d %q", stream, resp.StatusCode, body)
+		}
+		out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
+		if out.Usage.OutputTokens != 11 || out.Status != core.StatusCompleted {
+			t.Fatalf("stream=%s usage %+v status %s", stream, out.Usage, out.Status)
+		}
+	}
+	if r := g.Fake.Requests(); len(r) == 0 || !strings.Contains(r[0].Header.Get("Accept-Encoding"), "gzip") {
+		t.Fatal("upstream was not asked for gzip, so the test proves nothing")
+	}
+}
+
+func TestRequestIDHeader(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{})
+	body := `{"model":"gpt-4o-mini","messages":[]}`
+	h := bearer()
+	h["X-Request-ID"] = "client-trace-0001"
+	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got != "client-trace-0001" {
+		t.Fatalf("safe client ID replaced by %q", got)
+	}
+	// Reused: a second request must not share the first one's record.
+	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got == "client-trace-0001" || got == "" {
+		t.Fatalf("a reused client ID was accepted again: %q", got)
+	}
+	h["X-Request-ID"] = "bad id with spaces and \"quotes\""
+	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got == "" || strings.Contains(got, " ") {
+		t.Fatalf("unsafe client ID used: %q", got)
+	}
+}
+
+// failingRecorder cannot make a request durable, like a full disk.
+type failingRecorder struct{}
+
+func (failingRecorder) Started(core.RequestMeta, []core.Candidate) error { return errors.New("disk full") }
+func (failingRecorder) FirstByte(string, time.Time)                      {}
+func (failingRecorder) Finished(string, core.Outcome)                    {}
+
+func TestAccountingFailureMode(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"closed", "open"} {
+		g := gatewaytest.New(t, gatewaytest.Options{Recorder: failingRecorder{}, Config: func(c *config.Config) { c.AccountingMode = mode }})
+		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
+		body, _ := io.ReadAll(resp.Body)
+		switch mode {
+		case "closed":
+			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || g.Fake.Count() != 0 {
+				t.Fatalf("closed: %d %s (upstream calls %d)", resp.StatusCode, body, g.Fake.Count())
+			}
+			errorShape(t, "anthropic", 503, body)
+		case "open":
+			if resp.StatusCode != 200 {
+				t.Fatalf("open: %d %s", resp.StatusCode, body)
+			}
+		}
+	}
+}
+
+// TestShutdownDrainsStreams: SIGTERM (here: stopping the server) lets a
+// stream in flight finish before the process exits.
+func TestShutdownDrainsStreams(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{Knobs: fakeupstream.Knobs{Chunks: 20, ChunkInterval: 50 * time.Millisecond}}})
+	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[]}`))
+	req.Header.Set("Authorization", "Bearer "+gatewaytest.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { g.Stop(); close(stopped) }()
+	rest, err := io.ReadAll(br)
+	if err != nil || !strings.Contains(string(rest), "[DONE]") {
+		t.Fatalf("stream cut by shutdown: %v %q", err, rest)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop after the stream ended")
+	}
+	if _, err := http.Get(g.URL + "/healthz"); err == nil {
+		t.Fatal("server still accepting after shutdown")
+	}
+}
