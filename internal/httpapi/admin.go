@@ -64,29 +64,66 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 // routes mounts the admin API.
 func (a *admin) routes(r chi.Router) {
 	r.Use(a.auth)
-	r.Get("/providers", a.listProviders)
-	r.Post("/providers", a.createProvider)
-	r.Get("/providers/{name}", a.getProvider)
-	r.Put("/providers/{name}", a.putProvider)
-	r.Delete("/providers/{name}", a.deleteProvider)
+	crud[seed.Provider]{
+		path: "/providers", list: "providers", table: "providers", what: "Provider",
+		all:    func(f *seed.File) []seed.Provider { return f.Providers },
+		nameOf: func(p *seed.Provider) *string { return &p.Name },
+		doc:    func(p seed.Provider) *seed.File { return &seed.File{Providers: []seed.Provider{p}} }, prefix: "providers[0].",
+		apply: func(ctx context.Context, tx *store.Tx, p seed.Provider) error {
+			id, err := seed.ApplyProvider(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			for _, e := range p.Endpoints {
+				if err := seed.ApplyEndpoint(ctx, tx, id, e); err != nil {
+					return err
+				}
+			}
+			for _, k := range p.Keys {
+				if err := seed.ApplyProviderKey(ctx, tx, id, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		del: a.cfg.Store.DeleteProvider,
+	}.mount(r, a)
 	r.Put("/providers/{name}/endpoints/{endpoint}", a.putEndpoint)
 	r.Delete("/providers/{name}/endpoints/{endpoint}", a.deleteEndpoint)
 	r.Put("/providers/{name}/keys/{key}", a.putProviderKey)
 	r.Delete("/providers/{name}/keys/{key}", a.deleteProviderKey)
-	r.Get("/models", a.listModels)
-	r.Post("/models", a.createModel)
-	r.Get("/models/{name}", a.getModel)
-	r.Put("/models/{name}", a.putModel)
-	r.Delete("/models/{name}", a.deleteModel)
+	crud[seed.Model]{
+		path: "/models", list: "models", table: "models", what: "Model or alias",
+		all:    func(f *seed.File) []seed.Model { return f.Models },
+		nameOf: func(m *seed.Model) *string { return &m.Name },
+		doc:    func(m seed.Model) *seed.File { return &seed.File{Models: []seed.Model{m}} }, prefix: "models[0].",
+		apply: func(ctx context.Context, tx *store.Tx, m seed.Model) error {
+			_, err := seed.ApplyModel(ctx, tx, m)
+			return err
+		},
+		del: a.cfg.Store.DeleteModel,
+	}.mount(r, a)
 	r.Get("/prices", a.listPrices)
 	r.Post("/prices/import", a.importPrices)
 	r.Put("/prices/{model}", a.putPrice)
 	r.Delete("/prices/{model}", a.deletePrice)
-	r.Get("/users", a.listUsers)
-	r.Post("/users", a.createUser)
-	r.Get("/users/{name}", a.getUser)
-	r.Put("/users/{name}", a.putUser)
-	r.Delete("/users/{name}", a.deleteUser)
+	crud[seed.User]{
+		path: "/users", list: "users", table: "users", what: "User",
+		all:    func(f *seed.File) []seed.User { return f.Users },
+		nameOf: func(u *seed.User) *string { return &u.Name },
+		doc:    func(u seed.User) *seed.File { return &seed.File{Users: []seed.User{u}} }, prefix: "users[0].",
+		refuse: func(u seed.User) *seed.FieldError {
+			if len(u.Keys) > 0 {
+				return &seed.FieldError{Field: "keys", Message: "not accepted here: create gateway keys with POST /admin/v1/users/{name}/keys"}
+			}
+			return nil
+		},
+		apply: func(ctx context.Context, tx *store.Tx, u seed.User) error {
+			_, err := seed.ApplyUser(ctx, tx, u)
+			return err
+		},
+		del: a.cfg.Store.DeleteUser,
+	}.mount(r, a)
 	r.Post("/users/{name}/keys", a.createGatewayKey)
 	r.Get("/keys", a.listGatewayKeys)
 	r.Put("/keys/{name}", a.putGatewayKey)
@@ -224,8 +261,78 @@ func find[T any](list []T, name func(T) string, want string) (T, bool) {
 }
 
 func providerName(p seed.Provider) string { return p.Name }
-func modelName(m seed.Model) string       { return m.Name }
-func userName(u seed.User) string         { return u.Name }
+
+// crud serves list, get, create, replace and delete of one kind of named
+// configuration entity, validated by the configuration file's rules and
+// written by the same code that applies the file.
+type crud[T any] struct {
+	path, list, table, what string
+	all                     func(*seed.File) []T
+	nameOf                  func(*T) *string
+	doc                     func(T) *seed.File // the entity as a document, for Validate
+	prefix                  string             // its path in that document, trimmed from field names
+	refuse                  func(T) *seed.FieldError
+	apply                   func(context.Context, *store.Tx, T) error
+	del                     func(context.Context, string) error
+}
+
+func (c crud[T]) mount(r chi.Router, a *admin) {
+	r.Get(c.path, func(w http.ResponseWriter, r *http.Request) {
+		f, err := a.view(r.Context())
+		if err != nil {
+			adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+			return
+		}
+		adminJSON(w, http.StatusOK, map[string]any{c.list: nonNil(c.all(f))})
+	})
+	r.Get(c.path+"/{name}", func(w http.ResponseWriter, r *http.Request) {
+		c.answer(a, w, r, http.StatusOK, chi.URLParam(r, "name"))
+	})
+	r.Post(c.path, func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		if !decode(w, r, &v) {
+			return
+		}
+		if ok, fine := a.exists(w, r, c.table, *c.nameOf(&v)); !fine {
+			return
+		} else if ok {
+			adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("%s %q already exists; PUT %s/%s changes it.", c.what, *c.nameOf(&v), c.path, *c.nameOf(&v)))
+			return
+		}
+		c.save(a, w, r, v, http.StatusCreated)
+	})
+	r.Put(c.path+"/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		if !decode(w, r, &v) || !nameFromPath(w, c.nameOf(&v), chi.URLParam(r, "name")) {
+			return
+		}
+		c.save(a, w, r, v, http.StatusOK)
+	})
+	r.Delete(c.path+"/{name}", func(w http.ResponseWriter, r *http.Request) {
+		a.deleted(w, r, c.del(r.Context(), chi.URLParam(r, "name")))
+	})
+}
+
+func (c crud[T]) answer(a *admin, w http.ResponseWriter, r *http.Request, status int, name string) {
+	one(a, w, r, status, func(f *seed.File) (T, bool) {
+		return find(c.all(f), func(v T) string { return *c.nameOf(&v) }, name)
+	})
+}
+
+func (c crud[T]) save(a *admin, w http.ResponseWriter, r *http.Request, v T, status int) {
+	if c.refuse != nil {
+		if fe := c.refuse(v); fe != nil {
+			adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", *fe)
+			return
+		}
+	}
+	if !validate(w, c.doc(v), c.prefix) {
+		return
+	}
+	if a.write(w, r, func(tx *store.Tx) error { return c.apply(r.Context(), tx, v) }) {
+		c.answer(a, w, r, status, *c.nameOf(&v))
+	}
+}
 
 // nameFromPath fills an empty name from the URL and refuses a mismatch.
 func nameFromPath(w http.ResponseWriter, name *string, path string) bool {
@@ -249,73 +356,6 @@ func (a *admin) exists(w http.ResponseWriter, r *http.Request, table, name strin
 }
 
 // Providers.
-
-func (a *admin) listProviders(w http.ResponseWriter, r *http.Request) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
-		return
-	}
-	adminJSON(w, http.StatusOK, map[string]any{"providers": nonNil(f.Providers)})
-}
-
-func (a *admin) getProvider(w http.ResponseWriter, r *http.Request) {
-	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Provider, bool) {
-		return find(f.Providers, providerName, chi.URLParam(r, "name"))
-	})
-}
-
-func (a *admin) saveProvider(w http.ResponseWriter, r *http.Request, p seed.Provider, status int) {
-	if !validate(w, &seed.File{Providers: []seed.Provider{p}}, "providers[0].") {
-		return
-	}
-	ok := a.write(w, r, func(tx *store.Tx) error {
-		id, err := seed.ApplyProvider(r.Context(), tx, p)
-		if err != nil {
-			return err
-		}
-		for _, e := range p.Endpoints {
-			if err := seed.ApplyEndpoint(r.Context(), tx, id, e); err != nil {
-				return err
-			}
-		}
-		for _, k := range p.Keys {
-			if err := seed.ApplyProviderKey(r.Context(), tx, id, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if ok {
-		one(a, w, r, status, func(f *seed.File) (seed.Provider, bool) { return find(f.Providers, providerName, p.Name) })
-	}
-}
-
-func (a *admin) createProvider(w http.ResponseWriter, r *http.Request) {
-	var p seed.Provider
-	if !decode(w, r, &p) {
-		return
-	}
-	if ok, fine := a.exists(w, r, "providers", p.Name); !fine {
-		return
-	} else if ok {
-		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Provider %q already exists; PUT /admin/v1/providers/%s changes it.", p.Name, p.Name))
-		return
-	}
-	a.saveProvider(w, r, p, http.StatusCreated)
-}
-
-func (a *admin) putProvider(w http.ResponseWriter, r *http.Request) {
-	var p seed.Provider
-	if !decode(w, r, &p) || !nameFromPath(w, &p.Name, chi.URLParam(r, "name")) {
-		return
-	}
-	a.saveProvider(w, r, p, http.StatusOK)
-}
-
-func (a *admin) deleteProvider(w http.ResponseWriter, r *http.Request) {
-	a.deleted(w, r, a.cfg.Store.DeleteProvider(r.Context(), chi.URLParam(r, "name")))
-}
 
 // nested applies an endpoint or key of an existing provider.
 func (a *admin) nested(w http.ResponseWriter, r *http.Request, p seed.Provider, apply func(tx *store.Tx, providerID int64) error) {
@@ -364,54 +404,6 @@ func (a *admin) deleteProviderKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // Models and prices.
-
-func (a *admin) listModels(w http.ResponseWriter, r *http.Request) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
-		return
-	}
-	adminJSON(w, http.StatusOK, map[string]any{"models": nonNil(f.Models)})
-}
-
-func (a *admin) getModel(w http.ResponseWriter, r *http.Request) {
-	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.Model, bool) { return find(f.Models, modelName, chi.URLParam(r, "name")) })
-}
-
-func (a *admin) saveModel(w http.ResponseWriter, r *http.Request, m seed.Model, status int) {
-	if !validate(w, &seed.File{Models: []seed.Model{m}}, "models[0].") {
-		return
-	}
-	if a.write(w, r, func(tx *store.Tx) error { _, err := seed.ApplyModel(r.Context(), tx, m); return err }) {
-		one(a, w, r, status, func(f *seed.File) (seed.Model, bool) { return find(f.Models, modelName, m.Name) })
-	}
-}
-
-func (a *admin) createModel(w http.ResponseWriter, r *http.Request) {
-	var m seed.Model
-	if !decode(w, r, &m) {
-		return
-	}
-	if ok, fine := a.exists(w, r, "models", m.Name); !fine {
-		return
-	} else if ok {
-		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Model or alias %q already exists.", m.Name))
-		return
-	}
-	a.saveModel(w, r, m, http.StatusCreated)
-}
-
-func (a *admin) putModel(w http.ResponseWriter, r *http.Request) {
-	var m seed.Model
-	if !decode(w, r, &m) || !nameFromPath(w, &m.Name, chi.URLParam(r, "name")) {
-		return
-	}
-	a.saveModel(w, r, m, http.StatusOK)
-}
-
-func (a *admin) deleteModel(w http.ResponseWriter, r *http.Request) {
-	a.deleted(w, r, a.cfg.Store.DeleteModel(r.Context(), chi.URLParam(r, "name")))
-}
 
 func (a *admin) listPrices(w http.ResponseWriter, r *http.Request) {
 	f, err := a.view(r.Context())
@@ -513,59 +505,6 @@ func (a *admin) deletePrice(w http.ResponseWriter, r *http.Request) {
 }
 
 // Users and gateway keys.
-
-func (a *admin) listUsers(w http.ResponseWriter, r *http.Request) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
-		return
-	}
-	adminJSON(w, http.StatusOK, map[string]any{"users": nonNil(f.Users)})
-}
-
-func (a *admin) getUser(w http.ResponseWriter, r *http.Request) {
-	one(a, w, r, http.StatusOK, func(f *seed.File) (seed.User, bool) { return find(f.Users, userName, chi.URLParam(r, "name")) })
-}
-
-func (a *admin) saveUser(w http.ResponseWriter, r *http.Request, u seed.User, status int) {
-	if len(u.Keys) > 0 {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "Create gateway keys with POST /admin/v1/users/{name}/keys.",
-			seed.FieldError{Field: "keys", Message: "not accepted here"})
-		return
-	}
-	if !validate(w, &seed.File{Users: []seed.User{u}}, "users[0].") {
-		return
-	}
-	if a.write(w, r, func(tx *store.Tx) error { _, err := seed.ApplyUser(r.Context(), tx, u); return err }) {
-		one(a, w, r, status, func(f *seed.File) (seed.User, bool) { return find(f.Users, userName, u.Name) })
-	}
-}
-
-func (a *admin) createUser(w http.ResponseWriter, r *http.Request) {
-	var u seed.User
-	if !decode(w, r, &u) {
-		return
-	}
-	if ok, fine := a.exists(w, r, "users", u.Name); !fine {
-		return
-	} else if ok {
-		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("User %q already exists.", u.Name))
-		return
-	}
-	a.saveUser(w, r, u, http.StatusCreated)
-}
-
-func (a *admin) putUser(w http.ResponseWriter, r *http.Request) {
-	var u seed.User
-	if !decode(w, r, &u) || !nameFromPath(w, &u.Name, chi.URLParam(r, "name")) {
-		return
-	}
-	a.saveUser(w, r, u, http.StatusOK)
-}
-
-func (a *admin) deleteUser(w http.ResponseWriter, r *http.Request) {
-	a.deleted(w, r, a.cfg.Store.DeleteUser(r.Context(), chi.URLParam(r, "name")))
-}
 
 const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
