@@ -1,6 +1,10 @@
 package core
 
-import "net/http"
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+)
 
 // ErrorKind is the gateway's own error category, rendered by each dialect
 // in its API's error shape.
@@ -47,4 +51,17 @@ type Dialect interface {
 	BodyUsage(body []byte) Usage
 	// WriteError writes a gateway error in this API's error shape.
 	WriteError(w http.ResponseWriter, status int, kind ErrorKind, message string)
+}
+
+// HasErrorObject reports whether a JSON event's top level carries a
+// non-null "error" member: how OpenAI and Gemini report a failure inside a
+// 200 stream. Events that merely mention the word are not decoded.
+func HasErrorObject(data []byte) bool {
+	if !bytes.Contains(data, []byte(`"error"`)) {
+		return false
+	}
+	var v struct {
+		Error json.RawMessage `json:"error"`
+	}
+	return json.Unmarshal(data, &v) == nil && len(v.Error) > 0 && string(v.Error) != "null"
 }

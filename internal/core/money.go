@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -21,10 +22,28 @@ type PicoUSD int64
 var ErrDecimal = errors.New("not a non-negative decimal with at most 6 decimal places")
 
 // ParseMicros parses plain decimal text such as "0.075" or "3". Exponents
-// ("1.25e-1") are refused: prices are written as plain decimals so they stay
-// exact.
+// ("1.25e-1") and signs are refused: prices are written as plain decimals
+// so they stay exact.
 func ParseMicros(s string) (Micros, error) {
+	v, err := parseFixed(s, 6, false)
+	return Micros(v), err
+}
+
+// ParsePicoUSD parses a USD amount with up to twelve decimal places, as
+// Postgres prints NUMERIC(24,12).
+func ParsePicoUSD(s string) (PicoUSD, error) {
+	v, err := parseFixed(s, 12, true)
+	return PicoUSD(v), err
+}
+
+// parseFixed parses a decimal into an integer count of 10^-places units.
+// Digits past places are accepted only when they are zeros.
+func parseFixed(s string, places int, signed bool) (int64, error) {
 	s = strings.TrimSpace(s)
+	neg := false
+	if signed {
+		s, neg = strings.CutPrefix(s, "-")
+	}
 	if s == "" || s[0] == '-' || s[0] == '+' {
 		return 0, ErrDecimal
 	}
@@ -32,12 +51,11 @@ func ParseMicros(s string) (Micros, error) {
 	if whole == "" {
 		whole = "0"
 	}
-	if len(frac) > 6 {
-		// Accept trailing zeros beyond six places ("0.1500000").
-		if strings.Trim(frac[6:], "0") != "" {
+	if len(frac) > places {
+		if strings.Trim(frac[places:], "0") != "" {
 			return 0, ErrDecimal
 		}
-		frac = frac[:6]
+		frac = frac[:places]
 	}
 	for _, part := range []string{whole, frac} {
 		for _, r := range part {
@@ -46,48 +64,23 @@ func ParseMicros(s string) (Micros, error) {
 			}
 		}
 	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > 9_000_000_000_000 {
-		return 0, ErrDecimal
-	}
-	f := int64(0)
-	if frac != "" {
-		f, _ = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
-	}
-	return Micros(w*1_000_000 + f), nil
-}
-
-// ParsePicoUSD parses a USD amount with up to twelve decimal places, as
-// Postgres prints NUMERIC(24,12).
-func ParsePicoUSD(s string) (PicoUSD, error) {
-	s = strings.TrimSpace(s)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" {
-		whole = "0"
-	}
-	if len(frac) > 12 {
-		if strings.Trim(frac[12:], "0") != "" {
-			return 0, ErrDecimal
-		}
-		frac = frac[:12]
+	scale := int64(1)
+	for range places {
+		scale *= 10
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > 9_000_000 {
+	if err != nil || w > math.MaxInt64/scale-1 {
 		return 0, ErrDecimal
 	}
 	var f int64
 	if frac != "" {
-		if f, err = strconv.ParseInt(frac+strings.Repeat("0", 12-len(frac)), 10, 64); err != nil {
-			return 0, ErrDecimal
-		}
+		f, _ = strconv.ParseInt(frac+strings.Repeat("0", places-len(frac)), 10, 64)
 	}
-	v := w*1_000_000_000_000 + f
+	v := w*scale + f
 	if neg {
 		v = -v
 	}
-	return PicoUSD(v), nil
+	return v, nil
 }
 
 // String formats m as a plain decimal without trailing zeros ("0.075").

@@ -102,15 +102,7 @@ func (s *stream) Observe(_ string, data []byte) bool {
 	return true
 }
 
-func (s *stream) IsError(_ string, data []byte) bool {
-	if !bytes.Contains(data, []byte(`"error"`)) {
-		return false
-	}
-	var v struct {
-		Error json.RawMessage `json:"error"`
-	}
-	return json.Unmarshal(data, &v) == nil && len(v.Error) > 0 && string(v.Error) != "null"
-}
+func (s *stream) IsError(_ string, data []byte) bool { return core.HasErrorObject(data) }
 
 func (s *stream) Usage() core.Usage { return s.usage }
 

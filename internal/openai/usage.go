@@ -120,13 +120,7 @@ func (s *stream) IsError(name string, data []byte) bool {
 	if name == "error" || name == "response.failed" {
 		return true
 	}
-	if name != "" || !bytes.Contains(data, []byte(`"error"`)) {
-		return false
-	}
-	var v struct {
-		Error json.RawMessage `json:"error"`
-	}
-	return json.Unmarshal(data, &v) == nil && len(v.Error) > 0 && string(v.Error) != "null"
+	return name == "" && core.HasErrorObject(data)
 }
 
 func (s *stream) Usage() core.Usage { return s.usage }
