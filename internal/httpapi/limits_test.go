@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"aether/internal/gatewaytest"
 )
@@ -137,7 +136,8 @@ func TestProviderKeyConcurrency(t *testing.T) {
 			done <- resp.StatusCode
 		}()
 	}
-	time.Sleep(500 * time.Millisecond) // both keys now hold one slow request each
+	// Wait until both slow requests hold a key each (they reached the upstream).
+	waitFor(t, func() bool { return g.Fake.Count() >= 2 })
 	resp := post(t, g, "/v1/chat/completions", body, bearer())
 	rb, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
