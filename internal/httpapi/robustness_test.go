@@ -96,9 +96,11 @@ func TestRequestIDHeader(t *testing.T) {
 // failingRecorder cannot make a request durable, like a full disk.
 type failingRecorder struct{}
 
-func (failingRecorder) Started(core.RequestMeta, []core.Candidate) error { return errors.New("disk full") }
-func (failingRecorder) FirstByte(string, time.Time)                      {}
-func (failingRecorder) Finished(string, core.Outcome)                    {}
+func (failingRecorder) Started(core.RequestMeta, []core.Candidate) error {
+	return errors.New("disk full")
+}
+func (failingRecorder) FirstByte(string, time.Time)   {}
+func (failingRecorder) Finished(string, core.Outcome) {}
 
 func TestAccountingFailureMode(t *testing.T) {
 	t.Parallel()
