@@ -26,16 +26,10 @@ const (
 	ErrInterrupted     ErrorClass = "interrupted" // no final event before the deadline
 )
 
-// Sentinel errors of the gateway's own decisions, mapped to each API
-// format's error body in one place (internal/httpapi).
+// Sentinel errors of the gateway's own decisions, answered in each API
+// format's error shape by the caller that meets them.
 var (
-	ErrBadRequest   = errors.New("invalid request")
 	ErrUnauthorized = errors.New("invalid or missing API key")
 	ErrForbidden    = errors.New("not allowed for this key")
 	ErrModelUnknown = errors.New("model not found")
-	ErrTooLarge     = errors.New("request body too large")
-	ErrUnavailable  = errors.New("no upstream available")
-	ErrRateLimit    = errors.New("rate limit exceeded")
-	ErrBudget       = errors.New("budget exhausted")
-	ErrAccounting   = errors.New("accounting unavailable")
 )
