@@ -74,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (fx *fixture) input(id string, stream bool) workflows.RequestInput {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	now := time.Now().UTC().Truncate(time.Second)
 	return workflows.RequestInput{
 		Meta: core.RequestMeta{RequestID: id, UserID: fx.userID, User: "alice", APIKeyID: fx.keyID, Model: "claude",
 			Format: core.FormatAnthropic, Operation: core.OpGenerate, Stream: stream, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},

@@ -431,10 +431,10 @@ func (s *Store) ListKeyHealth(ctx context.Context) ([]KeyHealth, error) {
 // ResetBreaker closes a provider key's durable breaker and bumps its reset
 // generation, which tells every replica to reset its local breaker too.
 func (s *Store) ResetBreaker(ctx context.Context, keyID int64) error {
-	tag, err := s.Pool.Exec(ctx, `INSERT INTO provider_key_health (provider_key_id, state, reset_generation)
-		SELECT id, 'closed', 1 FROM provider_keys WHERE id = $1
+	tag, err := s.Pool.Exec(ctx, `INSERT INTO provider_key_health (provider_key_id, state, reset_generation, state_changed_at)
+		SELECT id, 'closed', 1, now() FROM provider_keys WHERE id = $1
 		ON CONFLICT (provider_key_id) DO UPDATE SET state = 'closed', open_until = NULL, consecutive_failures = 0,
-			reset_generation = provider_key_health.reset_generation + 1, updated_at = now()`, keyID)
+			reset_generation = provider_key_health.reset_generation + 1, state_changed_at = now(), updated_at = now()`, keyID)
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}

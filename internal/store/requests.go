@@ -222,11 +222,11 @@ func recordHealth(ctx context.Context, tx pgx.Tx, o core.Outcome) error {
 	for _, ch := range o.BreakerChanges {
 		// Apply a transition only if it is newer than the stored one, so a
 		// late event from a slow replica cannot reopen a recovered key.
-		batch.Queue(`INSERT INTO provider_key_health (provider_key_id, state, open_until, updated_at)
+		batch.Queue(`INSERT INTO provider_key_health (provider_key_id, state, open_until, state_changed_at)
 			SELECT $1, $2::text, $3::timestamptz, $4::timestamptz WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
 			ON CONFLICT (provider_key_id) DO UPDATE SET state = EXCLUDED.state, open_until = EXCLUDED.open_until,
-				updated_at = EXCLUDED.updated_at
-			WHERE provider_key_health.updated_at <= EXCLUDED.updated_at`,
+				state_changed_at = EXCLUDED.state_changed_at, updated_at = now()
+			WHERE provider_key_health.state_changed_at IS NULL OR provider_key_health.state_changed_at <= EXCLUDED.state_changed_at`,
 			ch.KeyID, ch.State, nullTime(ch.OpenUntil), ch.At)
 	}
 	if batch.Len() == 0 {
