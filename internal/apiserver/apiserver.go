@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	}
 	transport := deps.Transport
 	if transport == nil {
-		transport = upstream.NewTransport()
+		transport = upstream.NewDirect(upstream.NewTransport())
 	}
 	p := proxy.New(proxy.Config{
 		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout, MaxAttempts: cfg.MaxAttempts,

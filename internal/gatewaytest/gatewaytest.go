@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -85,6 +86,8 @@ type Options struct {
 	DatabaseURL string
 	// AdminToken turns the admin API on.
 	AdminToken string
+	// Transport replaces the upstream transport.
+	Transport http.RoundTripper
 	// Recorder replaces the in-memory recorder (tests of accounting
 	// failures).
 	Recorder proxy.Recorder
@@ -158,7 +161,7 @@ func New(t testing.TB, opts Options) *Gateway {
 		opts.Config(&cfg)
 	}
 	g := &Gateway{Fake: fake, FakeURL: fakeSrv.URL, Config: cfg, done: make(chan struct{})}
-	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }}
+	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }, Transport: opts.Transport}
 	switch {
 	case opts.Journal:
 		deps.Temporal = opts.Temporal

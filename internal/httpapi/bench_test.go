@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"aether/internal/accounting"
 	"aether/internal/fakeupstream"
 	"aether/internal/gatewaytest"
+	"aether/internal/upstream"
 )
 
 // BenchmarkGateway measures one small request through the whole in-process
@@ -16,7 +18,11 @@ import (
 // against the simulated upstream on loopback, next to the same request
 // sent to the upstream directly.
 func BenchmarkGateway(b *testing.B) {
-	g := gatewaytest.New(b, gatewaytest.Options{Fake: fakeupstream.Config{RecordLimit: -1}})
+	opts := gatewaytest.Options{Fake: fakeupstream.Config{RecordLimit: -1}}
+	if os.Getenv("AETHER_BENCH_STDLIB_TRANSPORT") != "" {
+		opts.Transport = upstream.NewTransport()
+	}
+	g := gatewaytest.New(b, opts)
 	g.Recorder = nil
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	cases := []struct {
