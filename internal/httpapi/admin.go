@@ -226,20 +226,21 @@ func (a *admin) deleted(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// view loads the configuration as the admin API shows it.
-func (a *admin) view(ctx context.Context) (*seed.File, error) {
-	cs, err := a.cfg.Store.LoadConfig(ctx)
+// view loads the configuration as the admin API shows it, answering the
+// client itself when it cannot.
+func (a *admin) view(w http.ResponseWriter, r *http.Request) (*seed.File, bool) {
+	cs, err := a.cfg.Store.LoadConfig(r.Context())
 	if err != nil {
-		return nil, err
+		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		return nil, false
 	}
-	return seed.FromConfig(cs, seed.View), nil
+	return seed.FromConfig(cs, seed.View), true
 }
 
 // one answers a single entity found by name in the current view.
 func one[T any](a *admin, w http.ResponseWriter, r *http.Request, status int, pick func(*seed.File) (T, bool)) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+	f, ok := a.view(w, r)
+	if !ok {
 		return
 	}
 	v, ok := pick(f)
@@ -278,9 +279,8 @@ type crud[T any] struct {
 
 func (c crud[T]) mount(r chi.Router, a *admin) {
 	r.Get(c.path, func(w http.ResponseWriter, r *http.Request) {
-		f, err := a.view(r.Context())
-		if err != nil {
-			adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		f, ok := a.view(w, r)
+		if !ok {
 			return
 		}
 		adminJSON(w, http.StatusOK, map[string]any{c.list: nonNil(c.all(f))})
@@ -406,9 +406,8 @@ func (a *admin) deleteProviderKey(w http.ResponseWriter, r *http.Request) {
 // Models and prices.
 
 func (a *admin) listPrices(w http.ResponseWriter, r *http.Request) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+	f, ok := a.view(w, r)
+	if !ok {
 		return
 	}
 	adminJSON(w, http.StatusOK, map[string]any{"prices": nonNil(f.Prices)})
@@ -569,9 +568,8 @@ func (a *admin) createGatewayKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *admin) listGatewayKeys(w http.ResponseWriter, r *http.Request) {
-	f, err := a.view(r.Context())
-	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+	f, ok := a.view(w, r)
+	if !ok {
 		return
 	}
 	keys := []seed.GatewayKey{}

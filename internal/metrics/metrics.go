@@ -104,13 +104,15 @@ func (m *API) Request(format core.Format, model, provider string, status int, to
 	if firstByte > 0 {
 		m.FirstByte.WithLabelValues(string(format), model).Observe(firstByte.Seconds())
 	}
-	for bucket, n := range map[string]int64{"input": u.InputTokens, "cache_read": u.CacheReadTokens,
-		"cache_write_5m": u.CacheWrite5mTokens, "cache_write_1h": u.CacheWrite1hTokens, "output": u.OutputTokens} {
+	for i, n := range [...]int64{u.InputTokens, u.CacheReadTokens, u.CacheWrite5mTokens, u.CacheWrite1hTokens, u.OutputTokens} {
 		if n > 0 {
-			m.Tokens.WithLabelValues(model, bucket).Add(float64(n))
+			m.Tokens.WithLabelValues(model, tokenBuckets[i]).Add(float64(n))
 		}
 	}
 }
+
+// tokenBuckets are the token label values, in the order Request reads them.
+var tokenBuckets = [...]string{"input", "cache_read", "cache_write_5m", "cache_write_1h", "output"}
 
 // Refused counts a request refused before routing.
 func (m *API) Refused(format core.Format, reason string) {

@@ -168,7 +168,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 			billable = false
 		}
 	}
-	out := p.run(w, r, in, plan, meta, billable)
+	out := p.run(w, r, in, snap, plan, meta, billable)
 	if billable {
 		p.recorder.Finished(in.RequestID, out)
 		if p.limits != nil && out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
@@ -215,11 +215,11 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 }
 
 // run walks the candidates and returns the request's outcome.
-func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan routing.Plan, meta core.RequestMeta, billable bool) core.Outcome {
+func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta core.RequestMeta, billable bool) core.Outcome {
 	ctx, cancel := context.WithDeadline(r.Context(), meta.Deadline)
 	defer cancel()
 	out := core.Outcome{CandidateIndex: -1}
-	st := &state{out: &out, start: in.Received, billable: billable}
+	st := &state{out: &out, start: in.Received, billable: billable, snap: snap}
 	finish := func() core.Outcome {
 		out.FinishedAt = p.now()
 		out.Total = out.FinishedAt.Sub(in.Received)
@@ -228,7 +228,6 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, plan ro
 	var last attemptResult
 	tried, busy := 0, 0
 	var refused []int64
-	snap := p.catalog()
 	for _, c := range plan.Candidates {
 		if tried >= p.cfg.MaxAttempts || ctx.Err() != nil {
 			break
@@ -335,16 +334,18 @@ type state struct {
 	out      *core.Outcome
 	start    time.Time
 	billable bool
+	// snap is the configuration the request was planned with; every
+	// attempt uses it, so a reload mid-request cannot mix two versions.
+	snap *catalog.Snapshot
 }
 
 // attempt tries one candidate. Up to the commit point it writes nothing to
 // w; from the commit point on it owns the response.
 func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c core.Candidate, st *state) attemptResult {
-	snap := p.catalog()
-	prov := snap.Provider(c.ProviderID)
-	key := snap.ProviderKey(c.KeyID)
+	prov := st.snap.Provider(c.ProviderID)
+	key := st.snap.ProviderKey(c.KeyID)
 	if prov == nil || key == nil || prov.Endpoints[in.Dialect.Format()] == nil {
-		return attemptResult{class: core.ErrUpstreamOther} // configuration changed under us
+		return attemptResult{class: core.ErrUpstreamOther}
 	}
 	ep := prov.Endpoints[in.Dialect.Format()]
 	body, injected := in.Body(c.UpstreamModel)
@@ -369,7 +370,7 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		return attemptResult{class: core.ErrConnect}
 	}
 	// failure classifies an error before the commit point.
-	failure := func(err error) attemptResult {
+	failure := func() attemptResult {
 		switch {
 		case ctx.Err() != nil && !errors.Is(context.Cause(actx), errWait):
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -386,7 +387,7 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return failure(err)
+		return failure()
 	}
 	defer resp.Body.Close()
 
@@ -421,7 +422,7 @@ type eventReader interface {
 }
 
 func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response, injected bool,
-	timer *time.Timer, failure func(error) attemptResult, st *state) attemptResult {
+	timer *time.Timer, failure func() attemptResult, st *state) attemptResult {
 	var rd eventReader
 	if in.ArrayStream {
 		rd = sse.NewArrayReader(resp.Body)
@@ -439,7 +440,7 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 		}
 		if err != nil && !(errors.Is(err, io.EOF) && len(ev.Data) > 0) {
 			if actx.Err() != nil {
-				return failure(err)
+				return failure()
 			}
 			return attemptResult{class: core.ErrStreamCut, status: resp.StatusCode} // closed before any event: fail over
 		}
@@ -521,13 +522,13 @@ func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone boo
 }
 
 func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response,
-	timer *time.Timer, failure func(error) attemptResult, st *state) attemptResult {
+	timer *time.Timer, failure func() attemptResult, st *state) attemptResult {
 	head := make([]byte, 512)
 	n, rerr := io.ReadFull(resp.Body, head)
 	head = head[:n]
 	short := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) // the whole body is in head
 	if rerr != nil && !short {
-		return failure(rerr)
+		return failure()
 	}
 	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), head) {
 		return attemptResult{class: core.ErrHTMLPage, status: resp.StatusCode}

@@ -290,7 +290,12 @@ func (v *validator) file(f *File) {
 				v.unique(gkeys, kb+".name", "gateway key", k.Name)
 			}
 			v.expandField(kb+".key", &k.Key)
-			if (v.external && k.Key != "" || !v.external && v.required(kb+".key", k.Key)) && len(k.Key) < 8 {
+			switch {
+			case k.Key == "":
+				if !v.external { // the admin API may change a key's settings alone
+					v.required(kb+".key", k.Key)
+				}
+			case len(k.Key) < 8:
 				v.failf(kb+".key", "must be at least 8 characters")
 			}
 			v.formats(kb+".allowed_formats", k.AllowedFormats)
