@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 			return nil, err
 		}
 		s.Journal = j
+		s.closers = append(s.closers, func() { _ = j.Close() }) // idempotent; Serve closes it first
 		starter := deps.Temporal
 		if starter == nil {
 			c, err := client.NewLazyClient(temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log))
