@@ -230,7 +230,11 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 			return st, err
 		}
 	}
-	if !coalesced {
+	// The start call's summary has no cost (only the worker prices a
+	// request): rewrite it once the cost is known (issue 8, item 14).
+	// Versioned: histories recorded before it have no memo command here.
+	memo := !coalesced || res.CostKnown && workflow.GetVersion(ctx, "memo-cost", workflow.DefaultVersion, 1) == 1
+	if memo {
 		if err := workflow.UpsertMemo(ctx, map[string]any{"summary": Summary(st)}); err != nil {
 			return st, err
 		}
@@ -238,8 +242,8 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 	return st, nil
 }
 
-// Summary is the one-line memo shown in the Temporal UI. The cost is
-// shown when known at the time the memo is written; it is always in the
+// Summary is the one-line memo shown in the Temporal UI. A final summary
+// shows the cost when the model has a price; the cost is also in the
 // AetherCostUSD search attribute.
 func Summary(st State) string {
 	s := fmt.Sprintf("%s · %s", st.Status, st.Model)
