@@ -34,16 +34,16 @@ type RollupResult struct {
 	Days []string
 }
 
-// RollupDays rolls up every day from the first one not rolled up yet
-// through in.Through.
+// RollupDays rolls up every day through in.Through not rolled up yet, and
+// again every earlier day whose requests changed since it was rolled up
+// (recorded late, or a stream that ended after midnight).
 func (a *Activities) RollupDays(ctx context.Context, in RollupInput) (RollupResult, error) {
 	var res RollupResult
-	start, ok, err := a.Store.RollupStart(ctx)
-	if err != nil || !ok {
+	days, err := a.Store.RollupDue(ctx, in.Through)
+	if err != nil {
 		return res, err
 	}
-	through := in.Through.UTC().Truncate(24 * time.Hour)
-	for d := start; !d.After(through); d = d.AddDate(0, 0, 1) {
+	for _, d := range days {
 		if _, err := a.Store.RollupDay(ctx, d); err != nil {
 			return res, err
 		}

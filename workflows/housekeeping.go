@@ -89,7 +89,8 @@ func Cleanup(ctx workflow.Context, in CleanupInput, soFar *CleanupResult) (Clean
 }
 
 // Rollup sums every finished UTC day not yet rolled up into the daily
-// stats table (through yesterday).
+// stats table (through yesterday), and again every earlier day whose
+// requests changed since it was summed.
 func Rollup(ctx workflow.Context) (activities.RollupResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, housekeepingActivity)
 	var a *activities.Activities

@@ -356,16 +356,18 @@ func (s *Store) Aggregates(ctx context.Context, groupBy string, from, to time.Ti
 		return nil, fmt.Errorf("%w: group_by must be model, user or provider", ErrInvalid)
 	}
 	// Column names come from the switch above, never from input.
-	sql := `WITH horizon AS (SELECT coalesce(max(day) + 1, '-infinity'::date) AS d FROM request_stats_daily)
-		SELECT day::text, grp, sum(requests), sum(failed), sum(input_tokens), sum(output_tokens), sum(cache_tokens), sum(total_tokens), sum(cost_usd)::text
+	sql := `WITH covered AS (
+			SELECT day FROM request_rollup_days
+			WHERE NOT dirty AND day::timestamp AT TIME ZONE 'UTC' >= $1::timestamptz AND (day + 1)::timestamp AT TIME ZONE 'UTC' <= $2::timestamptz)
+		SELECT day::text, grp, sum(requests), sum(failed), sum(input_tokens), sum(output_tokens), sum(cache_tokens), sum(total_tokens), sum(cost_usd)::numeric(24, 12)::text
 		FROM (
-			SELECT day, ` + statCol + ` AS grp, requests, failed, input_tokens, output_tokens, cache_tokens, total_tokens, cost_usd
-			FROM request_stats_daily WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
+			SELECT s.day, ` + statCol + ` AS grp, requests, failed, input_tokens, output_tokens, cache_tokens, total_tokens, cost_usd
+			FROM request_stats_daily s JOIN covered c ON c.day = s.day
 			UNION ALL
 			SELECT (created_at AT TIME ZONE 'UTC')::date, ` + rawCol + `, 1, (status <> 'completed')::int, input_tokens, output_tokens,
 				cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens, total_tokens, coalesce(total_cost_usd, 0)
 			FROM requests WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
-			  AND (created_at AT TIME ZONE 'UTC')::date >= (SELECT d FROM horizon)
+			  AND (created_at AT TIME ZONE 'UTC')::date NOT IN (SELECT day FROM covered)
 		) t GROUP BY day, grp ORDER BY day, grp`
 	rows, err := s.Pool.Query(ctx, sql, from, to)
 	if err != nil {

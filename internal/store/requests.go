@@ -28,6 +28,9 @@ type RequestProgress struct {
 // forward. A status never moves back.
 func (s *Store) RecordProgress(ctx context.Context, p RequestProgress) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := markDayChanged(ctx, tx, p.Meta.ReceivedAt); err != nil {
+			return err
+		}
 		if err := upsertHead(ctx, tx, p.Meta, p.Status, p.FirstByteAt); err != nil {
 			return err
 		}
@@ -112,6 +115,9 @@ func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, er
 	var res FinalResult
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		res = FinalResult{}
+		if err := markDayChanged(ctx, tx, f.Meta.ReceivedAt); err != nil {
+			return err
+		}
 		if err := upsertHead(ctx, tx, f.Meta, core.StatusPending, f.FirstByteAt); err != nil {
 			return err
 		}
@@ -363,40 +369,6 @@ func (s *Store) DeleteExpired(ctx context.Context, table string, before time.Tim
 		return 0, interpretError(err)
 	}
 	return tag.RowsAffected(), nil
-}
-
-// RollupDay sums one UTC day of requests into request_stats_daily. It
-// replaces the day's rows, so running it twice gives the same result.
-func (s *Store) RollupDay(ctx context.Context, day time.Time) (int64, error) {
-	var n int64
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		d := day.UTC().Format(time.DateOnly)
-		if _, err := tx.Exec(ctx, `DELETE FROM request_stats_daily WHERE day = $1::date`, d); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO request_stats_daily (day, model, user_id, provider, requests, failed, input_tokens,
-				output_tokens, cache_tokens, total_tokens, cost_usd)
-			SELECT $1::date, model, coalesce(user_id, 0), coalesce(provider, ''), count(*), count(*) FILTER (WHERE status <> 'completed'),
-				sum(input_tokens), sum(output_tokens), sum(cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens),
-				sum(total_tokens), coalesce(sum(total_cost_usd), 0)
-			FROM requests WHERE created_at >= $1::date AT TIME ZONE 'UTC' AND created_at < ($1::date + 1) AT TIME ZONE 'UTC'
-			GROUP BY model, coalesce(user_id, 0), coalesce(provider, '')`, d)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, interpretError(err)
-}
-
-// RollupStart returns the first day that still needs a rollup: the day
-// after the last rolled-up one, or the day of the oldest request.
-func (s *Store) RollupStart(ctx context.Context) (time.Time, bool, error) {
-	var t *time.Time
-	err := s.Pool.QueryRow(ctx, `SELECT coalesce((SELECT max(day) + 1 FROM request_stats_daily)::timestamp,
-		(SELECT min(created_at AT TIME ZONE 'UTC')::date::timestamp FROM requests))`).Scan(&t)
-	if err != nil || t == nil {
-		return time.Time{}, false, interpretError(err)
-	}
-	return t.UTC(), true, nil
 }
 
 // ResetMonthlySpend zeroes the spend of users and gateway keys with a
