@@ -38,7 +38,22 @@ var (
 	SAStatus      = temporal.NewSearchAttributeKeyKeyword("AetherStatus")
 	SACostUSD     = temporal.NewSearchAttributeKeyFloat64("AetherCostUSD")
 	SATotalTokens = temporal.NewSearchAttributeKeyInt64("AetherTotalTokens")
+	// SACorrelationID is the client's own X-Request-ID, set at start only
+	// when the client sent one.
+	SACorrelationID = temporal.NewSearchAttributeKeyKeyword("AetherCorrelationID")
 )
+
+// MemoFingerprint is the memo key holding Fingerprint(meta), set at start.
+const MemoFingerprint = "fingerprint"
+
+// Fingerprint tells one request from another beyond its ID: when a start
+// finds the workflow ID taken, the shipper compares the existing
+// workflow's fingerprint with its own to tell its own earlier start (a
+// shipper run that crashed before its checkpoint) from a workflow of some
+// other request. It holds only a time and IDs.
+func Fingerprint(m core.RequestMeta) string {
+	return fmt.Sprintf("%d/%d/%d", m.ReceivedAt.UnixNano(), m.UserID, m.APIKeyID)
+}
 
 // RequestInput starts a request workflow. When the request already ended
 // by the time it is shipped, Outcome is set and the whole record is written
@@ -101,13 +116,16 @@ func StartOptions(in RequestInput) (temporal.SearchAttributes, map[string]any) {
 		SAStream.ValueSet(m.Stream),
 		SAStatus.ValueSet(string(st.Status)),
 	}
+	if m.CorrelationID != "" {
+		updates = append(updates, SACorrelationID.ValueSet(m.CorrelationID))
+	}
 	if in.Outcome != nil {
 		updates = append(updates, SATotalTokens.ValueSet(st.TotalTokens))
 		if st.Provider != "" {
 			updates = append(updates, SAProvider.ValueSet(st.Provider))
 		}
 	}
-	return temporal.NewSearchAttributes(updates...), map[string]any{"summary": Summary(st)}
+	return temporal.NewSearchAttributes(updates...), map[string]any{"summary": Summary(st), MemoFingerprint: Fingerprint(m)}
 }
 
 var localActivity = workflow.LocalActivityOptions{

@@ -10,7 +10,9 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"aether/internal/core"
 	"aether/workflows"
@@ -61,6 +63,9 @@ type Starter interface {
 	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
 	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	// DescribeWorkflowExecution tells the shipper's own earlier start of a
+	// request from another request's workflow under the same ID.
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 
 // ShipperConfig tunes the shipper.
@@ -90,6 +95,10 @@ type pending struct {
 	inflight  bool
 	retryAt   time.Time
 	failures  int
+	// conflictWith is set when the request's ID belongs to another
+	// request's workflow: that workflow's fingerprint. The request's
+	// events are released unrecorded (see ship).
+	conflictWith string
 }
 
 // ShipperStats are exported as metrics.
@@ -100,6 +109,7 @@ type ShipperStats struct {
 	Calls         uint64        // Temporal calls made
 	Errors        uint64        // Temporal calls that failed
 	Delivered     uint64        // requests fully delivered
+	Conflicts     uint64        // requests whose ID belonged to another request's workflow
 }
 
 // Shipper delivers journal entries to Temporal, one workflow per request.
@@ -301,8 +311,34 @@ func isAlreadyStarted(err error) bool {
 }
 
 // ship makes one Temporal call for p and records what it delivered.
+//
+// A request ID is made by the gateway (a UUIDv7) and names one request, so
+// a start refused with AlreadyStarted normally means this request's own
+// workflow exists: a shipper run that crashed before its checkpoint started
+// it, or a start whose answer timed out had in fact landed. The remaining
+// events then go by signal. Anything else under that ID is another
+// request's workflow: delivering to it would overwrite its outcome and
+// leave this request unrecorded and uncharged, and counting it delivered
+// would let the limiter drop its pending cost (issue 8). The two are told
+// apart by workflows.Fingerprint (receive time, user and key), kept in the
+// workflow's memo at start and read back with DescribeWorkflowExecution.
+// A workflow without one predates fingerprints and is taken as the
+// request's own.
+//
+// A conflicting request is never counted delivered and never signalled.
+// Nothing can record it under its ID, and holding its events would pin the
+// journal for good, so they are released: logged at ERROR in full (IDs,
+// counts and statuses, never a body), as the last-resort record, and
+// counted in Stats().Conflicts (aether_ship_conflicts_total). Its later
+// events in this run are released the same way.
 func (s *Shipper) ship(ctx context.Context, p *pending) {
 	s.mu.Lock()
+	if p.conflictWith != "" {
+		p.inflight = false
+		s.releaseConflict(p, len(p.seqs))
+		s.mu.Unlock()
+		return
+	}
 	if p.meta == nil {
 		// Only later events survived (the start was delivered before a
 		// restart): signal the workflow, which must exist.
@@ -327,15 +363,19 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
 	defer cancel()
 	var err error
-	delivered := false
+	delivered, conflict, theirs := false, false, ""
 	if !started {
 		_, err = s.c.ExecuteWorkflow(cctx, opts, workflows.RequestWorkflow, input)
 		if err == nil {
 			delivered = true
 		} else if isAlreadyStarted(err) {
-			// A previous run of the shipper started it; deliver the rest
-			// by signal.
-			started, err = true, nil
+			if theirs, err = s.fingerprint(cctx, meta.RequestID); err == nil {
+				if theirs == "" || theirs == workflows.Fingerprint(meta) {
+					started = true // ours, from an earlier call: deliver the rest by signal
+				} else {
+					conflict = true
+				}
+			}
 		}
 	}
 	if started && !delivered {
@@ -359,6 +399,13 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	defer s.mu.Unlock()
 	s.stats.Calls++
 	p.inflight = false
+	if conflict {
+		s.stats.Conflicts++
+		// Later events are due only with the outcome (see offer).
+		p.conflictWith, p.started, p.sentFB = theirs, true, true
+		s.releaseConflict(p, len(covered))
+		return
+	}
 	if !delivered {
 		s.stats.Errors++
 		p.failures++
@@ -391,6 +438,58 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 		for _, seq := range p.seqs { // events that arrived during the call: duplicates now
 			s.acks.ack(seq)
 		}
+	}
+}
+
+// fingerprint returns the Fingerprint in the memo of the workflow now
+// holding id, or "" when it has none.
+func (s *Shipper) fingerprint(ctx context.Context, id string) (string, error) {
+	d, err := s.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return "", err
+	}
+	f := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoFingerprint]
+	if f == nil {
+		return "", nil
+	}
+	var fp string
+	if err := converter.GetDefaultDataConverter().FromPayload(f, &fp); err != nil || fp == "" {
+		return "?", nil // unreadable: not this request's
+	}
+	return fp, nil
+}
+
+// conflictRecord is what the ERROR line of a conflicting request holds:
+// the same IDs, counts and statuses as its journal events.
+type conflictRecord struct {
+	RequestID   string            `json:"request_id"`
+	Meta        *core.RequestMeta `json:"meta,omitempty"`
+	Plan        []core.Candidate  `json:"plan,omitempty"`
+	FirstByteAt time.Time         `json:"first_byte_at,omitzero"`
+	Outcome     *core.Outcome     `json:"outcome,omitempty"`
+	Seqs        []uint64          `json:"journal_seqs"`
+}
+
+// releaseConflict logs p's first n events as the last-resort record of a
+// request whose ID belongs to another request's workflow, and acks them so
+// the journal moves on. Callers hold s.mu.
+func (s *Shipper) releaseConflict(p *pending, n int) {
+	seqs := p.seqs[:n]
+	if len(seqs) > 0 {
+		rec, _ := json.Marshal(conflictRecord{RequestID: p.id, Meta: p.meta, Plan: p.plan, FirstByteAt: p.firstByte, Outcome: p.outcome, Seqs: seqs})
+		s.log.Error("accounting: request ID conflict: a workflow of another request holds this ID; "+
+			"these events are NOT recorded in Postgres and are released from the journal (this line is their only record)",
+			"request_id", p.id, "fingerprint", workflows.Fingerprint(*p.meta), "existing_fingerprint", p.conflictWith, "events", string(rec))
+	}
+	for _, seq := range seqs {
+		s.acks.ack(seq)
+	}
+	p.seqs = p.seqs[n:]
+	if p.outcome != nil {
+		for _, seq := range p.seqs {
+			s.acks.ack(seq)
+		}
+		delete(s.reqs, p.id)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,6 +168,7 @@ func (s *Server) registerGauges() {
 		metrics.CounterFunc(reg, "aether_ship_calls_total", "Temporal calls made by the accounting shipper.", func() float64 { return float64(ship.Stats().Calls) })
 		metrics.CounterFunc(reg, "aether_ship_errors_total", "Temporal calls of the accounting shipper that failed (retried).", func() float64 { return float64(ship.Stats().Errors) })
 		metrics.CounterFunc(reg, "aether_ship_delivered_requests_total", "Requests whose accounting reached Temporal in full.", func() float64 { return float64(ship.Stats().Delivered) })
+		metrics.CounterFunc(reg, "aether_ship_conflicts_total", "Requests whose ID was held by another request's workflow: not recorded, logged in full at ERROR.", func() float64 { return float64(ship.Stats().Conflicts) })
 		metrics.CounterFunc(reg, "aether_journal_write_errors_total", "Failed journal writes (retried; new requests are refused while failing when fail-closed).", func() float64 { return float64(j.Stats().WriteErrors) })
 		metrics.CounterFunc(reg, "aether_journal_fsyncs_total", "Journal group commits.", func() float64 { return float64(j.Stats().Fsyncs) })
 		metrics.CounterFunc(reg, "aether_journal_lost_events_total", "Events dropped because the disk refused them until shutdown.", func() float64 { return float64(j.Stats().Lost) })
@@ -213,6 +215,15 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Serve is Run on an existing listener.
+//
+// When ctx ends it stops accepting connections and lets the requests in
+// flight, streams included, run for up to ShutdownTimeout. At that deadline
+// the requests still running are cut: their contexts are cancelled with
+// proxy.ErrShutdown as the cause, which the proxy records as failed/shutdown
+// with the usage seen so far (never as a client cancel), and their
+// connections are closed. http.Server's Shutdown and Close return without
+// waiting for handlers, so the journal is closed only once every handler
+// has returned, that is, has appended its final event.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
@@ -227,8 +238,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	} else {
 		close(shipped)
 	}
+	base, cut := context.WithCancelCause(context.Background())
+	defer cut(nil)
+	handlers := &inflight{}
 	srv := &http.Server{
-		Handler:           s.Handler,
+		Handler:           handlers.track(s.Handler),
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -245,8 +260,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		s.log.Warn("drain deadline passed; closing remaining connections", "error", err)
+		s.log.Warn("drain deadline passed; cutting the requests still running", "requests", handlers.running())
+		cut(proxy.ErrShutdown)
+		// Cut handlers return within moments, having answered 503 or
+		// aborted their response; closing the connections under them
+		// first would lose those answers. Close then frees any handler
+		// blocked writing to a client that stopped reading.
+		handlers.wait(time.Second)
 		_ = srv.Close()
+	}
+	// The bound only keeps a stuck handler from holding the process.
+	if !handlers.wait(10 * time.Second) {
+		s.log.Error("handlers still running after shutdown; closing the journal without their final events", "requests", handlers.running())
 	}
 	if s.Journal != nil {
 		// Everything the drained requests reported is on disk; give the
@@ -261,6 +286,71 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopShipping()
 	<-shipped
 	return nil
+}
+
+// inflight counts the handlers running, so shutdown can wait for them.
+type inflight struct {
+	mu      sync.Mutex
+	n       int
+	closing bool
+	idle    chan struct{} // closed when n reaches 0 while closing
+}
+
+func (f *inflight) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if f.closing {
+			// Read just before the connections closed: too late to serve.
+			f.mu.Unlock()
+			w.Header().Set("Connection", "close")
+			http.Error(w, "the gateway is shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		f.n++
+		f.mu.Unlock()
+		defer f.done() // also when the handler aborts with a panic
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+func (f *inflight) running() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// wait refuses new handlers and waits up to d for the running ones to
+// return; it reports whether they all did.
+func (f *inflight) wait(d time.Duration) bool {
+	f.mu.Lock()
+	f.closing = true
+	if f.n == 0 {
+		f.mu.Unlock()
+		return true
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // watchBreakers reads the durable breaker state every two seconds, so a

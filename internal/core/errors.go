@@ -24,6 +24,9 @@ const (
 	ErrClientCancelled ErrorClass = "client_cancelled" // 499
 	ErrNoCandidate     ErrorClass = "no_candidate"
 	ErrInterrupted     ErrorClass = "interrupted" // no final event before the deadline
+	// ErrShutdown: the gateway cut the request at its shutdown drain
+	// deadline; never counted against the provider key.
+	ErrShutdown ErrorClass = "shutdown"
 )
 
 // Sentinel errors of the gateway's own decisions, answered in each API

@@ -89,6 +89,9 @@ type RequestMeta struct {
 	// Deadline is when the request must have ended; past it the workflow
 	// closes the request as failed/interrupted.
 	Deadline time.Time `json:"deadline"`
+	// CorrelationID is the client's own X-Request-ID, sanitised, or "".
+	// It is only a label: the gateway never uses it as an identifier.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // Outcome is how a request ended, as the proxy saw it.

@@ -21,4 +21,6 @@ var SearchAttributes = []SearchAttribute{
 	{"AetherStatus", "Keyword"},
 	{"AetherCostUSD", "Double"},
 	{"AetherTotalTokens", "Int"},
+	// The client's own X-Request-ID (set only when it sent one).
+	{"AetherCorrelationID", "Keyword"},
 }

@@ -696,7 +696,8 @@ func (a *admin) idParam(w http.ResponseWriter, r *http.Request, param string, by
 
 func (a *admin) listRequests(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.RequestFilter{Model: q.Get("model"), Provider: q.Get("provider"), Status: q.Get("status"), Cursor: q.Get("cursor")}
+	f := store.RequestFilter{Model: q.Get("model"), Provider: q.Get("provider"), Status: q.Get("status"), Cursor: q.Get("cursor"),
+		CorrelationID: q.Get("correlation_id")}
 	var ok bool
 	if f.UserID, ok = a.idParam(w, r, "user", a.cfg.Store.UserIDByName); !ok {
 		return

@@ -38,13 +38,14 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect
 // inbound fills the parts of an Inbound every route shares.
 func (s *Server) inbound(r *http.Request, d core.Dialect, op core.Operation) *proxy.Inbound {
 	return &proxy.Inbound{
-		RequestID: RequestID(r.Context()),
-		Caller:    CallerFrom(r.Context()),
-		Dialect:   d,
-		Operation: op,
-		RawQuery:  upstream.StripKeyParam(r.URL.RawQuery),
-		Header:    r.Header,
-		Received:  s.now(),
+		RequestID:     RequestID(r.Context()),
+		CorrelationID: CorrelationID(r.Context()),
+		Caller:        CallerFrom(r.Context()),
+		Dialect:       d,
+		Operation:     op,
+		RawQuery:      upstream.StripKeyParam(r.URL.RawQuery),
+		Header:        r.Header,
+		Received:      s.now(),
 	}
 }
 

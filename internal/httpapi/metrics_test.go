@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/fakeupstream"
@@ -24,6 +25,9 @@ func (nullTemporal) SignalWithStartWorkflow(context.Context, string, string, any
 	return nil, nil
 }
 func (nullTemporal) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
+func (nullTemporal) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+}
 
 // TestMetricsExposed sends traffic (a success, a failover, a refusal) and
 // reads /metrics: the documented names are there with bounded labels.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -19,11 +18,18 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyCaller
+	keyCorrelationID
 )
 
 // RequestID returns the request's ID.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// CorrelationID returns the client's own X-Request-ID, when it was kept.
+func CorrelationID(ctx context.Context) string {
+	id, _ := ctx.Value(keyCorrelationID).(string)
 	return id
 }
 
@@ -33,49 +39,29 @@ func CallerFrom(ctx context.Context) *catalog.Caller {
 	return c
 }
 
-// safeID is what a client-supplied X-Request-ID must look like to be used
-// as the request (and workflow) ID.
-var safeID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$`)
+// correlationToken is what a client-supplied X-Request-ID must look like
+// to be kept: a short safe token, so it can go into a log line, a response
+// header, a database column and a search attribute as it is. Anything else
+// is dropped.
+var correlationToken = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
-// requestIDs remembers recent client-supplied IDs: a client reusing one
-// must not overwrite the record of an earlier request.
-type requestIDs struct {
-	mu   sync.Mutex
-	seen map[string]struct{}
-	ring []string
-	next int
-}
-
-func newRequestIDs(n int) *requestIDs {
-	return &requestIDs{seen: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-// claim reports whether id was not used recently, and remembers it.
-func (r *requestIDs) claim(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.seen[id]; dup {
-		return false
-	}
-	if old := r.ring[r.next]; old != "" {
-		delete(r.seen, old)
-	}
-	r.ring[r.next] = id
-	r.next = (r.next + 1) % len(r.ring)
-	r.seen[id] = struct{}{}
-	return true
-}
-
-// requestID assigns the request ID, echoes it in X-Request-ID on every
-// response, and keeps it in the context.
+// requestID gives every request an ID the gateway makes (a UUIDv7), which
+// names its record and its workflow, and answers it in X-Request-ID. The
+// ID is never taken from the client: a client could otherwise send back an
+// ID already in use and have its request recorded over another, or not at
+// all (issue 8). A client's own X-Request-ID is kept as the correlation ID:
+// stored with the record, searchable, and answered in X-Correlation-ID so
+// the client sees it was kept.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !safeID.MatchString(id) || !s.ids.claim(id) {
-			id = newID()
-		}
+		id := newID()
 		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		if c := r.Header.Get("X-Request-ID"); correlationToken.MatchString(c) {
+			w.Header().Set("X-Correlation-ID", c)
+			ctx = context.WithValue(ctx, keyCorrelationID, c)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"aether/internal/config"
 	"aether/internal/core"
 	"aether/internal/fakeupstream"
@@ -74,23 +76,38 @@ func TestGzipUpstream(t *testing.T) {
 	}
 }
 
+// TestRequestIDHeader: the request ID is always the gateway's own UUIDv7;
+// a client's X-Request-ID, sent again or copied from an earlier answer,
+// never becomes one, and a safe one is kept as the correlation ID.
 func TestRequestIDHeader(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{})
 	body := `{"model":"gpt-4o-mini","messages":[]}`
-	h := bearer()
-	h["X-Request-ID"] = "client-trace-0001"
-	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got != "client-trace-0001" {
-		t.Fatalf("safe client ID replaced by %q", got)
+	seen := map[string]bool{}
+	send := func(clientID, wantCorrelation string) string {
+		t.Helper()
+		h := bearer()
+		h["X-Request-ID"] = clientID
+		resp := post(t, g, "/v1/chat/completions", body, h)
+		id := resp.Header.Get("X-Request-ID")
+		if u, err := uuid.Parse(id); err != nil || u.Version() != 7 || seen[id] || id == clientID {
+			t.Fatalf("X-Request-ID %q for client ID %q: want a new UUIDv7", id, clientID)
+		}
+		seen[id] = true
+		if got := resp.Header.Get("X-Correlation-ID"); got != wantCorrelation {
+			t.Fatalf("X-Correlation-ID %q, want %q", got, wantCorrelation)
+		}
+		if got := g.Finished(t, id).Meta.CorrelationID; got != wantCorrelation {
+			t.Fatalf("recorded correlation ID %q, want %q", got, wantCorrelation)
+		}
+		return id
 	}
-	// Reused: a second request must not share the first one's record.
-	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got == "client-trace-0001" || got == "" {
-		t.Fatalf("a reused client ID was accepted again: %q", got)
-	}
-	h["X-Request-ID"] = "bad id with spaces and \"quotes\""
-	if got := post(t, g, "/v1/chat/completions", body, h).Header.Get("X-Request-ID"); got == "" || strings.Contains(got, " ") {
-		t.Fatalf("unsafe client ID used: %q", got)
-	}
+	send("client-trace-0001", "client-trace-0001")
+	send("client-trace-0001", "client-trace-0001") // reused: a record of its own
+	first := send("a", "a")
+	send(first, first) // a gateway-made ID sent back: still a new request ID
+	send("bad id with spaces and \"quotes\"", "")
+	send(strings.Repeat("x", 129), "")
 }
 
 // failingRecorder cannot make a request durable, like a full disk.

@@ -33,7 +33,6 @@ type Server struct {
 	cfg     Config
 	catalog func() *catalog.Snapshot
 	proxy   *proxy.Proxy
-	ids     *requestIDs
 	now     func() time.Time
 }
 
@@ -42,7 +41,7 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, p *proxy.Proxy) *Server 
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 32 << 20
 	}
-	return &Server{cfg: cfg, catalog: snapshot, proxy: p, ids: newRequestIDs(1 << 16), now: time.Now}
+	return &Server{cfg: cfg, catalog: snapshot, proxy: p, now: time.Now}
 }
 
 var (

@@ -91,7 +91,7 @@ func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass
 		result = string(class)
 	}
 	m.Attempts.WithLabelValues(string(format), provider, result).Inc()
-	if class != core.ErrNone && class != core.ErrClientRequest && class != core.ErrClientCancelled && class != core.ErrStreamCut {
+	if class != core.ErrNone && class != core.ErrClientRequest && class != core.ErrClientCancelled && class != core.ErrStreamCut && class != core.ErrShutdown {
 		m.Failovers.WithLabelValues(provider, string(class)).Inc()
 	}
 }

@@ -35,6 +35,16 @@ type Recorder interface {
 	Finished(requestID string, out core.Outcome)
 }
 
+// ErrShutdown is the cause the API server cancels request contexts with
+// at its shutdown drain deadline (http.Server.BaseContext). The proxy then
+// records the request as failed/shutdown with the usage seen so far:
+// neither the client nor the upstream ended it.
+var ErrShutdown = errors.New("the gateway is shutting down")
+
+// shuttingDown reports whether ctx ended because the server cut it at
+// shutdown, as opposed to the client going away.
+func shuttingDown(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrShutdown) }
+
 // Metrics observes the proxy; implemented by internal/metrics.
 type Metrics interface {
 	Attempt(format core.Format, provider string, class core.ErrorClass)
@@ -111,6 +121,8 @@ type Inbound struct {
 	RawQuery string
 	Header   http.Header
 	Received time.Time
+	// CorrelationID is the client's own X-Request-ID (sanitised), or "".
+	CorrelationID string
 }
 
 // attemptResult is how one attempt ended before or at the commit point.
@@ -154,7 +166,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	meta := core.RequestMeta{
 		RequestID: in.RequestID, UserID: in.Caller.User.ID, User: in.Caller.User.Name, APIKeyID: in.Caller.Key.ID,
 		Model: plan.Model.Name, Format: in.Dialect.Format(), Operation: in.Operation, Stream: in.Stream,
-		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout),
+		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout), CorrelationID: in.CorrelationID,
 	}
 	if billable {
 		all := append(append(make([]core.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
@@ -193,9 +205,10 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		slog.Int("attempts", len(out.Attempts)), slog.String("error", string(out.ErrorClass)),
 		slog.Int64("total_tokens", out.Usage.TotalTokens()), slog.Int64("duration_ms", out.Total.Milliseconds()),
 		slog.Int64("api_key_id", in.Caller.Key.ID))
-	if out.ErrorClass == core.ErrStreamCut {
-		// After the commit point the only honest signal is a broken
-		// connection, never an error appended to a half-sent body.
+	if out.ErrorClass == core.ErrStreamCut || out.ErrorClass == core.ErrShutdown && out.FirstByte > 0 {
+		// After the commit point (FirstByte is set there) the only honest
+		// signal is a broken connection, never an error appended to a
+		// half-sent body.
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -258,7 +271,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 			att.Outcome = core.OutcomeSuccess
 			done(breaker.Success)
 			p.affinity.Succeeded(in.Caller.Key.ID, plan.Model.ID, c.KeyID, p.now())
-		case res.class == core.ErrClientCancelled:
+		case res.class == core.ErrClientCancelled || res.class == core.ErrShutdown:
 			att.Outcome = core.OutcomeCancelled
 			done(breaker.Ignored)
 		case res.class == core.ErrClientRequest:
@@ -294,6 +307,15 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		p.log.Debug("attempt failed; trying next candidate", "request_id", in.RequestID, "provider", c.Provider, "error", string(res.class), "status", res.status)
 	}
 	// Nothing answered.
+	if shuttingDown(ctx) {
+		// Cut at the shutdown deadline before any answer: the client may
+		// retry at once, on another replica.
+		out.Status, out.StatusCode, out.ErrorClass = core.StatusFailed, http.StatusServiceUnavailable, core.ErrShutdown
+		out.ErrorMessage = "the gateway shut down before an upstream answered"
+		w.Header().Set("Retry-After", "1")
+		in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway is restarting; retry the request.")
+		return finish()
+	}
 	if r.Context().Err() != nil {
 		out.Status, out.StatusCode, out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
 		return finish()
@@ -373,6 +395,9 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	failure := func() attemptResult {
 		switch {
 		case ctx.Err() != nil && !errors.Is(context.Cause(actx), errWait):
+			if shuttingDown(ctx) {
+				return attemptResult{class: core.ErrShutdown}
+			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return attemptResult{class: core.ErrTimeout}
 			}
@@ -504,10 +529,17 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 }
 
 // ended records how a committed response ended: complete (the upstream
-// closed the body cleanly), cancelled (the client went away), or cut (the
-// upstream broke off).
+// closed the body cleanly), cancelled (the client went away), cut (the
+// upstream broke off), or shut down (the server cut it at its drain
+// deadline).
 func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone bool, readErr error, cutMsg string) attemptResult {
 	switch {
+	case shuttingDown(ctx):
+		// Checked first: closing the connections at shutdown also makes
+		// writes to the client fail, which would look like a client cancel.
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusServiceUnavailable, core.ErrShutdown
+		st.out.ErrorMessage = "cut at the gateway's shutdown drain deadline"
+		return attemptResult{class: core.ErrShutdown, status: status, committed: true}
 	case clientGone || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)):
 		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
 		return attemptResult{class: core.ErrClientCancelled, status: 499, committed: true}

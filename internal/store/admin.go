@@ -121,6 +121,7 @@ type RequestFilter struct {
 	UserID, APIKeyID int64
 	Model, Provider  string
 	Status           string
+	CorrelationID    string
 	From, To         time.Time
 	Limit            int
 	Cursor           string
@@ -129,6 +130,7 @@ type RequestFilter struct {
 // RequestSummary is one row of the admin request list.
 type RequestSummary struct {
 	RequestID     string     `json:"request_id"`
+	CorrelationID *string    `json:"correlation_id"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UserID        *int64     `json:"user_id"`
 	APIKeyID      *int64     `json:"api_key_id"`
@@ -148,11 +150,11 @@ type RequestSummary struct {
 	FinishedAt    *time.Time `json:"finished_at"`
 }
 
-const summaryColumns = `request_id, created_at, user_id, api_key_id, model, upstream_model, provider, api_format, stream,
+const summaryColumns = `request_id, correlation_id, created_at, user_id, api_key_id, model, upstream_model, provider, api_format, stream,
 	status, status_code, error_class, attempt_count, total_tokens, total_cost_usd::text, first_byte_ms, total_ms, finished_at`
 
 func scanSummary(r pgx.Row, s *RequestSummary) error {
-	return r.Scan(&s.RequestID, &s.CreatedAt, &s.UserID, &s.APIKeyID, &s.Model, &s.UpstreamModel, &s.Provider, &s.Format,
+	return r.Scan(&s.RequestID, &s.CorrelationID, &s.CreatedAt, &s.UserID, &s.APIKeyID, &s.Model, &s.UpstreamModel, &s.Provider, &s.Format,
 		&s.Stream, &s.Status, &s.StatusCode, &s.ErrorClass, &s.Attempts, &s.TotalTokens, &s.CostUSD, &s.FirstByteMS,
 		&s.TotalMS, &s.FinishedAt)
 }
@@ -194,11 +196,11 @@ func (s *Store) ListRequests(ctx context.Context, f RequestFilter) ([]RequestSum
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT `+summaryColumns+` FROM requests
 		WHERE ($1 = 0 OR user_id = $1) AND ($2 = 0 OR api_key_id = $2) AND ($3 = '' OR model = $3)
-		  AND ($4 = '' OR provider = $4) AND ($5 = '' OR status = $5)
+		  AND ($4 = '' OR provider = $4) AND ($5 = '' OR status = $5) AND ($11 = '' OR correlation_id = $11)
 		  AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
 		  AND ($8::timestamptz IS NULL OR (created_at, request_id) < ($8, $9))
 		ORDER BY created_at DESC, request_id DESC LIMIT $10`,
-		f.UserID, f.APIKeyID, f.Model, f.Provider, f.Status, nullTime(f.From), nullTime(f.To), nullTime(curT), curID, limit+1)
+		f.UserID, f.APIKeyID, f.Model, f.Provider, f.Status, nullTime(f.From), nullTime(f.To), nullTime(curT), curID, limit+1, f.CorrelationID)
 	if err != nil {
 		return nil, "", interpretError(err)
 	}
@@ -284,7 +286,7 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*RequestDetail, erro
 		cache_read_cost_usd::text, cache_write_cost_usd::text, request_cost_usd::text, total_cost_usd::text,
 		actual_cost_usd::text, rate_multiplier::text, price_snapshot, error_message, streaming_at
 		FROM requests WHERE request_id = $1`, id)
-	err := row.Scan(&d.RequestID, &d.CreatedAt, &d.UserID, &d.APIKeyID, &d.Model, &d.UpstreamModel, &d.Provider, &d.Format,
+	err := row.Scan(&d.RequestID, &d.CorrelationID, &d.CreatedAt, &d.UserID, &d.APIKeyID, &d.Model, &d.UpstreamModel, &d.Provider, &d.Format,
 		&d.Stream, &d.Status, &d.StatusCode, &d.ErrorClass, &d.Attempts, &d.TotalTokens, &d.CostUSD, &d.FirstByteMS,
 		&d.TotalMS, &d.FinishedAt, &d.Usage.Input, &d.Usage.CacheRead, &d.Usage.CacheWrite5m, &d.Usage.CacheWrite1h,
 		&d.Usage.Output, &d.Usage.Reasoning, &d.Cost.Known, &d.Cost.Input, &d.Cost.Output, &d.Cost.CacheRead,
