@@ -4,7 +4,12 @@
 // two replicas, is the same to the last pico-dollar.
 package pricing
 
-import "aether/internal/core"
+import (
+	"math"
+	"math/bits"
+
+	"aether/internal/core"
+)
 
 // Price is one model's price (optionally for one provider).
 type Price struct {
@@ -12,7 +17,9 @@ type Price struct {
 	// Optional buckets; when nil, defaults apply (see Cost).
 	CacheRead, CacheWrite5m, CacheWrite1h *core.Micros
 	// Long-context tier: when the prompt exceeds LongThreshold tokens,
-	// every bucket uses its Long price (falling back to the base price).
+	// every bucket uses its Long price. A missing LongInput or LongOutput
+	// falls back to the base price; a missing long cache price is derived
+	// (see Cost).
 	LongThreshold                                     int64
 	LongInput, LongOutput                             *core.Micros
 	LongCacheRead, LongCacheWrite5m, LongCacheWrite1h *core.Micros
@@ -63,7 +70,10 @@ func or(p *core.Micros, d core.Micros) core.Micros {
 // Cost prices usage. Missing cache prices default conservatively: a cache
 // read costs the input price (no discount is assumed), a 5-minute cache
 // write 1.25× input and a 1-hour write 2× input (Anthropic's published
-// multipliers; only Anthropic bills cache writes).
+// multipliers; only Anthropic bills cache writes). In the long-context
+// tier, a cache price the source lacks keeps the base tier's ratio to the
+// input price: long 1-hour write = long input × base 1-hour write / base
+// input (docs/pricing.md).
 func Cost(p Price, u core.Usage, o Options) Breakdown {
 	r := Rates{Input: p.Input, Output: p.Output, PerRequest: p.PerRequest, Multiplier: o.Multiplier, Source: p.Source}
 	r.CacheRead = or(p.CacheRead, p.Input)
@@ -73,9 +83,9 @@ func Cost(p Price, u core.Usage, o Options) Breakdown {
 		r.LongContext = true
 		r.Input = or(p.LongInput, r.Input)
 		r.Output = or(p.LongOutput, r.Output)
-		r.CacheRead = or(p.LongCacheRead, r.CacheRead)
-		r.CacheWrite5m = or(p.LongCacheWrite5m, r.CacheWrite5m)
-		r.CacheWrite1h = or(p.LongCacheWrite1h, r.CacheWrite1h)
+		r.CacheRead = orScaled(p.LongCacheRead, r.CacheRead, r.Input, p.Input)
+		r.CacheWrite5m = orScaled(p.LongCacheWrite5m, r.CacheWrite5m, r.Input, p.Input)
+		r.CacheWrite1h = orScaled(p.LongCacheWrite1h, r.CacheWrite1h, r.Input, p.Input)
 	}
 	// tokens × USD-per-million in micro-dollars = pico-dollars, exactly.
 	mul := func(tokens int64, rate core.Micros) core.PicoUSD { return core.PicoUSD(tokens * int64(rate)) }
@@ -92,6 +102,30 @@ func Cost(p Price, u core.Usage, o Options) Breakdown {
 		b.Actual = scale(b.Total, o.Multiplier)
 	}
 	return b
+}
+
+// orScaled returns the long-context price p, or, when the source has none,
+// the base price scaled by longInput / baseInput, rounded half up to the
+// micro-dollar per million tokens. Without a base input price (or a
+// product too large to be a price) the base price is kept.
+func orScaled(p *core.Micros, base, longInput, baseInput core.Micros) core.Micros {
+	if p != nil {
+		return *p
+	}
+	if baseInput <= 0 || longInput == baseInput || base < 0 || longInput < 0 {
+		return base
+	}
+	hi, lo := bits.Mul64(uint64(base), uint64(longInput))
+	lo, carry := bits.Add64(lo, uint64(baseInput)/2, 0)
+	hi += carry
+	if hi >= uint64(baseInput) {
+		return base
+	}
+	q, _ := bits.Div64(hi, lo, uint64(baseInput))
+	if q > math.MaxInt64 {
+		return base
+	}
+	return core.Micros(q)
 }
 
 // scale returns v × m / 10⁶ rounded half up, split so that v × m cannot

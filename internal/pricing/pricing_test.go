@@ -154,3 +154,82 @@ func TestDefaultsCoverDevModels(t *testing.T) {
 		t.Fatalf("gemini-2.5-flash = %+v", p)
 	}
 }
+
+// TestLongContextOneHourCacheWrites: in the long-context tier a 1-hour
+// cache write costs the long-context 1-hour price; a source without one
+// derives it from the long input price with the base tier's ratio, and so
+// for the other cache buckets (issue 8, item 11).
+func TestLongContextOneHourCacheWrites(t *testing.T) {
+	one := Options{Multiplier: 1_000_000, Succeeded: true}
+	// Prompt 250000 > 200000: 240000 uncached input, 10000 1-hour writes.
+	long := core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
+	base := Price{Input: 3_000_000, Output: 15_000_000, CacheRead: m(300_000), CacheWrite5m: m(3_750_000), CacheWrite1h: m(6_000_000),
+		LongThreshold: 200_000, LongInput: m(6_000_000)}
+	explicit := base
+	explicit.LongCacheWrite1h = m(13_000_000)
+	noBase1h := base
+	noBase1h.CacheWrite1h = nil // base 1h = 2 × input by default
+	odd := Price{Input: 3_000_000, CacheWrite1h: m(7_000_000), LongThreshold: 200_000, LongInput: m(4_000_000)}
+	tests := []struct {
+		name   string
+		price  Price
+		usage  core.Usage
+		rate1h core.Micros
+		total  string
+	}{
+		// 240000×6 + 10000×13 = 1440000 + 130000 µ$ → $1.57
+		{"explicit long 1h price", explicit, long, 13_000_000, "1.57"},
+		// 6 × 6/3 = 12: 240000×6 + 10000×12 → $1.56
+		{"derived from the long input price", base, long, 12_000_000, "1.56"},
+		{"derived from the default base 1h price", noBase1h, long, 12_000_000, "1.56"},
+		// 7 × 4/3 = 9.333333…: rounded to 9.333333 $/M.
+		// 240000×4 + 10000×9.333333 = 960000 + 93333.33 µ$ → $1.05333333
+		{"derived price rounds to the micro-dollar", odd, long, 9_333_333, "1.05333333"},
+		// Below the threshold the base 1h price applies: 10000×6 + 1000×3.
+		{"base tier", explicit, core.Usage{InputTokens: 1000, CacheWrite1hTokens: 10_000}, 6_000_000, "0.063"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := Cost(tt.price, tt.usage, one)
+			if b.Rates.CacheWrite1h != tt.rate1h {
+				t.Fatalf("1h write rate %s, want %s", b.Rates.CacheWrite1h, tt.rate1h)
+			}
+			if want := usd(t, tt.total); b.Total != want {
+				t.Fatalf("total %s, want %s", b.Total, want)
+			}
+		})
+	}
+	// The other long cache buckets follow the same rule: read 0.3 × 2,
+	// 5-minute write 3.75 × 2.
+	r := Cost(base, long, one).Rates
+	if r.CacheRead != 600_000 || r.CacheWrite5m != 7_500_000 {
+		t.Fatalf("derived long cache read %s, 5m write %s", r.CacheRead, r.CacheWrite5m)
+	}
+	// No base input price: nothing to scale by, the base price stays.
+	if r := Cost(Price{CacheWrite1h: m(5_000_000), LongThreshold: 10, LongInput: m(1_000_000)}, long, one).Rates; r.CacheWrite1h != 5_000_000 {
+		t.Fatalf("zero base input: 1h rate %s", r.CacheWrite1h)
+	}
+}
+
+// TestLongOneHourPriceFromPriceFiles: the import reads LiteLLM's
+// long-context 1-hour key, and the embedded table prices Claude's long
+// 1-hour writes at $12/M (2 × the long input price).
+func TestLongOneHourPriceFromPriceFiles(t *testing.T) {
+	tab, err := ParseLiteLLM([]byte(`{"claude-x": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+		"cache_creation_input_token_cost_above_1hr": 6e-06, "input_cost_per_token_above_200k_tokens": 6e-06,
+		"cache_creation_input_token_cost_above_1hr_above_200k_tokens": 1.3e-05}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
+	one := Options{Multiplier: 1_000_000, Succeeded: true}
+	if c := tab["claude-x"]; c.LongCacheWrite1h == nil || *c.LongCacheWrite1h != 13_000_000 || Cost(c, long, one).Rates.CacheWrite1h != 13_000_000 {
+		t.Fatalf("imported long 1h price: %+v", c)
+	}
+	for _, name := range []string{"claude-sonnet-4-5", "claude-sonnet-4"} {
+		p, _ := Defaults().Lookup(name)
+		if b := Cost(p, long, one); b.Rates.CacheWrite1h != 12_000_000 || b.Total != usd(t, "1.56") {
+			t.Fatalf("%s long 1h rate %s, total %s", name, b.Rates.CacheWrite1h, b.Total)
+		}
+	}
+}

@@ -61,8 +61,10 @@ type liteLLMEntry struct {
 	OutputLong     *float64 `json:"output_cost_per_token_above_200k_tokens"`
 	CacheReadLong  *float64 `json:"cache_read_input_token_cost_above_200k_tokens"`
 	CacheWriteLong *float64 `json:"cache_creation_input_token_cost_above_200k_tokens"`
-	PerRequest     *float64 `json:"input_cost_per_request"`
-	Mode           string   `json:"mode"`
+	// LiteLLM's name for the long-context 1-hour cache write price.
+	CacheWrite1hLong *float64 `json:"cache_creation_input_token_cost_above_1hr_above_200k_tokens"`
+	PerRequest       *float64 `json:"input_cost_per_request"`
+	Mode             string   `json:"mode"`
 }
 
 // perToken converts USD per token to exact micro-dollars per million
@@ -114,6 +116,7 @@ func ParseLiteLLM(data []byte) (Table, error) {
 		p.Input, p.Output = *in, *out
 		p.CacheRead, p.CacheWrite5m, p.CacheWrite1h = conv(e.CacheRead), conv(e.CacheWrite), conv(e.CacheWrite1h)
 		p.LongInput, p.LongOutput, p.LongCacheRead, p.LongCacheWrite5m = conv(e.InputLong), conv(e.OutputLong), conv(e.CacheReadLong), conv(e.CacheWriteLong)
+		p.LongCacheWrite1h = conv(e.CacheWrite1hLong)
 		if p.LongInput != nil || p.LongOutput != nil {
 			p.LongThreshold = 200_000
 		}
