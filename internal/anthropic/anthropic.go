@@ -98,9 +98,13 @@ func (Dialect) BodyUsage(body []byte) core.Usage {
 	return u
 }
 
+// UsageMember implements core.Dialect.
+func (Dialect) UsageMember() string { return "usage" }
+
 type stream struct {
 	usage    core.Usage
-	complete bool
+	complete bool // message_stop came
+	failed   bool // an error event came
 }
 
 // NewStream implements core.Dialect. Anthropic always reports usage in its
@@ -127,6 +131,12 @@ func (s *stream) Observe(name string, data []byte) bool {
 		}
 	case "message_stop":
 		s.complete = true
+	case "error":
+		// After the first event (IsError catches one in first place):
+		// the stream failed, though it may still close cleanly.
+		s.failed = true
+	case "":
+		s.failed = s.failed || s.IsError(name, data)
 	}
 	return true
 }
@@ -137,3 +147,4 @@ func (s *stream) IsError(name string, data []byte) bool {
 
 func (s *stream) Usage() core.Usage { return s.usage }
 func (s *stream) Complete() bool    { return s.complete }
+func (s *stream) Failed() bool      { return s.failed }

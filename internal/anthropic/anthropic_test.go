@@ -64,3 +64,31 @@ func TestWriteError(t *testing.T) {
 func FuzzObserve(f *testing.F) {
 	dialecttest.FuzzObserve(f, Dialect{}, "testdata/messages.sse", "testdata/messages_1h_cache.sse")
 }
+
+// TestStreamEnd: message_stop completes a stream; an error event after
+// the first event fails it, whatever follows.
+func TestStreamEnd(t *testing.T) {
+	const (
+		start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+		delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+		usage = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}\n\n"
+		stop  = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+		fail  = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+	)
+	for _, tt := range []struct {
+		name             string
+		stream           string
+		complete, failed bool
+	}{
+		{"whole", start + delta + usage + stop, true, false},
+		{"without message_stop", start + delta + usage, false, false},
+		{"error event", start + delta + fail, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := dialecttest.ReplayBytes(Dialect{}, []byte(tt.stream), false, false)
+			if r.Complete != tt.complete || r.Failed != tt.failed || r.FirstErr {
+				t.Fatalf("complete %v failed %v first-error %v", r.Complete, r.Failed, r.FirstErr)
+			}
+		})
+	}
+}

@@ -34,8 +34,13 @@ type StreamObserver interface {
 	IsError(name string, data []byte) bool
 	// Usage is the usage seen so far.
 	Usage() Usage
-	// Complete reports whether the stream's terminal event was seen.
+	// Complete reports whether the stream's terminal event was seen: the
+	// answer is whole, whatever happens to the connection afterwards.
 	Complete() bool
+	// Failed reports whether the upstream reported an error inside the
+	// stream after its first event (docs/wire-formats.md lists each
+	// format's error events).
+	Failed() bool
 }
 
 // Dialect is what the proxy needs to know of one API format.
@@ -49,6 +54,11 @@ type Dialect interface {
 	NewStream(injectedUsage bool) StreamObserver
 	// BodyUsage extracts usage from a whole non-stream response body.
 	BodyUsage(body []byte) Usage
+	// UsageMember names the top-level member of a non-stream body that
+	// holds its usage: BodyUsage reads nothing else, so a body holding
+	// only that member gives the same usage (the proxy keeps no more of a
+	// large body).
+	UsageMember() string
 	// WriteError writes a gateway error in this API's error shape.
 	WriteError(w http.ResponseWriter, status int, kind ErrorKind, message string)
 }

@@ -20,13 +20,24 @@ const (
 	ErrEmbedded        ErrorClass = "embedded_error"   // error object as first SSE event
 	ErrClientRequest   ErrorClass = "client_request"   // the upstream says the request is bad
 	ErrUpstreamOther   ErrorClass = "upstream_other"   // another unexpected status
-	ErrStreamCut       ErrorClass = "stream_cut"       // failed after the first byte
+	ErrStreamCut       ErrorClass = "stream_cut"       // the upstream connection broke after the first byte
 	ErrClientCancelled ErrorClass = "client_cancelled" // 499
 	ErrNoCandidate     ErrorClass = "no_candidate"
 	ErrInterrupted     ErrorClass = "interrupted" // no final event before the deadline
 	// ErrShutdown: the gateway cut the request at its shutdown drain
 	// deadline; never counted against the provider key.
 	ErrShutdown ErrorClass = "shutdown"
+)
+
+// Classes of a stream that failed after its first byte reached the client
+// without its connection breaking (docs/wire-formats.md).
+const (
+	// ErrUpstreamStreamError: the upstream reported an error inside the
+	// stream after its first event.
+	ErrUpstreamStreamError ErrorClass = "upstream_stream_error"
+	// ErrStreamTruncated: the stream ended cleanly at the transport level
+	// without its terminal event.
+	ErrStreamTruncated ErrorClass = "stream_truncated"
 )
 
 // Sentinel errors of the gateway's own decisions, answered in each API

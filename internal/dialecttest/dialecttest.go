@@ -16,6 +16,7 @@ import (
 type Result struct {
 	Usage     core.Usage
 	Complete  bool
+	Failed    bool
 	Forwarded []byte // the bytes a client would have received
 	FirstErr  bool   // the first data event was an error
 }
@@ -56,7 +57,7 @@ func ReplayBytes(d core.Dialect, b []byte, array, injected bool) Result {
 			break // io.EOF, or a stream cut short: usage seen so far stands
 		}
 	}
-	res.Usage, res.Complete, res.Forwarded = obs.Usage(), obs.Complete(), out.Bytes()
+	res.Usage, res.Complete, res.Failed, res.Forwarded = obs.Usage(), obs.Complete(), obs.Failed(), out.Bytes()
 	return res
 }
 

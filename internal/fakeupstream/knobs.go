@@ -57,6 +57,8 @@ const (
 	HeaderHTML               = "X-Fake-Html"
 	HeaderHang               = "X-Fake-Hang"
 	HeaderCutAfter           = "X-Fake-Cut-After"
+	HeaderStreamErrorAfter   = "X-Fake-Stream-Error-After"
+	HeaderEndAfter           = "X-Fake-End-After"
 	HeaderGzip               = "X-Fake-Gzip"
 )
 
@@ -111,6 +113,18 @@ type Knobs struct {
 	// to abort right after the headers), without any terminating event. A
 	// non-streamed response is cut halfway through its body.
 	CutAfter int
+	// StreamErrorAfter replaces the stream's event of that index (after
+	// that many events; Zero for the first) with the format's in-stream
+	// error, then ends the stream cleanly: Anthropic `event: error`,
+	// Responses `event: response.failed`, an error object for OpenAI chat
+	// and Gemini. Streams only.
+	StreamErrorAfter int
+	// EndAfter ends a stream cleanly after that many events (Zero: right
+	// after the headers), without its terminal event: no finish_reason or
+	// [DONE], no message_stop, no response.completed, no finishReason.
+	// A Gemini JSON-array stream still gets its closing bracket. Streams
+	// only.
+	EndAfter int
 	// Gzip compresses the body when the client sent Accept-Encoding: gzip.
 	// Streams are still flushed event by event.
 	Gzip bool
@@ -151,6 +165,8 @@ func (k Knobs) overlay(o Knobs) Knobs {
 	k.HTML = k.HTML || o.HTML
 	k.Hang = k.Hang || o.Hang
 	setInt(&k.CutAfter, o.CutAfter)
+	setInt(&k.StreamErrorAfter, o.StreamErrorAfter)
+	setInt(&k.EndAfter, o.EndAfter)
 	k.Gzip = k.Gzip || o.Gzip
 	return k
 }
@@ -217,6 +233,10 @@ func (k *Knobs) applyHeaders(h http.Header) error {
 			k.Hang, err = strconv.ParseBool(v)
 		case HeaderCutAfter:
 			err = headerInt(&k.CutAfter, v)
+		case HeaderStreamErrorAfter:
+			err = headerInt(&k.StreamErrorAfter, v)
+		case HeaderEndAfter:
+			err = headerInt(&k.EndAfter, v)
 		case HeaderGzip:
 			k.Gzip, err = strconv.ParseBool(v)
 		default:
@@ -264,6 +284,7 @@ type plan struct {
 	errorType, errorMessage                     string
 	embeddedError, html, hang, gzip             bool
 	cutAfter                                    int
+	streamErrorAfter, endAfter                  int
 }
 
 func (k *Knobs) plan() plan {
@@ -288,15 +309,22 @@ func (k *Knobs) plan() plan {
 		html:          k.HTML,
 		hang:          k.Hang,
 		gzip:          k.Gzip,
-		cutAfter:      -1,
 	}
-	switch {
-	case k.CutAfter > 0:
-		p.cutAfter = k.CutAfter
-	case k.CutAfter < 0:
-		p.cutAfter = 0
-	}
+	p.cutAfter = eventIndex(k.CutAfter)
+	p.streamErrorAfter = eventIndex(k.StreamErrorAfter)
+	p.endAfter = eventIndex(k.EndAfter)
 	return p
+}
+
+// eventIndex resolves an event-count knob: -1 when off, 0 for Zero.
+func eventIndex(n int) int {
+	switch {
+	case n > 0:
+		return n
+	case n < 0:
+		return 0
+	}
+	return -1
 }
 
 // tokens holds the normalised buckets; its methods derive the totals the

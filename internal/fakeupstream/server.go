@@ -219,6 +219,7 @@ type exchange struct {
 	sse     bool
 	query   url.Values
 	events  int
+	ended   bool // EndAfter or StreamErrorAfter ended the stream: later events are dropped
 	id      uint64
 	created int64
 
@@ -482,10 +483,22 @@ func (x *exchange) beginStream(ct []string) {
 	}
 }
 
-// event writes one stream event, honouring the delays and CutAfter.
+// event writes one stream event, honouring the delays, CutAfter,
+// StreamErrorAfter and EndAfter.
 func (x *exchange) event(b []byte) {
+	if x.ended {
+		return // the stream ended early: the rest is not sent
+	}
 	if x.events == x.p.cutAfter {
 		abort()
+	}
+	switch x.events {
+	case x.p.endAfter:
+		x.ended = true
+		return
+	case x.p.streamErrorAfter:
+		x.ended = true
+		b = x.appendStreamError(x.buf[:0])
 	}
 	d := x.p.chunkInterval
 	if x.events == 0 {

@@ -72,9 +72,13 @@ func (Dialect) BodyUsage(body []byte) core.Usage {
 	return v.UsageMetadata.normalise()
 }
 
+// UsageMember implements core.Dialect.
+func (Dialect) UsageMember() string { return "usageMetadata" }
+
 type stream struct {
 	usage    core.Usage
 	complete bool
+	failed   bool
 }
 
 // NewStream implements core.Dialect. Gemini reports usage on its last
@@ -82,7 +86,12 @@ type stream struct {
 func (Dialect) NewStream(bool) core.StreamObserver { return &stream{} }
 
 func (s *stream) Observe(_ string, data []byte) bool {
-	if !bytes.Contains(data, []byte(`"usageMetadata"`)) {
+	if core.HasErrorObject(data) {
+		s.failed = true // an error chunk after the first
+		return true
+	}
+	if !bytes.Contains(data, []byte(`"usageMetadata"`)) && !bytes.Contains(data, []byte(`"finishReason"`)) &&
+		!bytes.Contains(data, []byte(`"blockReason"`)) {
 		return true
 	}
 	var v struct {
@@ -90,14 +99,23 @@ func (s *stream) Observe(_ string, data []byte) bool {
 		Candidates    []struct {
 			FinishReason string `json:"finishReason"`
 		} `json:"candidates"`
+		PromptFeedback *struct {
+			BlockReason string `json:"blockReason"`
+		} `json:"promptFeedback"`
 	}
-	if json.Unmarshal(data, &v) == nil && v.UsageMetadata != nil {
+	if json.Unmarshal(data, &v) != nil {
+		return true
+	}
+	if v.UsageMetadata != nil {
 		s.usage = v.UsageMetadata.normalise()
-		for _, c := range v.Candidates {
-			if c.FinishReason != "" {
-				s.complete = true
-			}
+	}
+	for _, c := range v.Candidates {
+		if c.FinishReason != "" {
+			s.complete = true
 		}
+	}
+	if v.PromptFeedback != nil && v.PromptFeedback.BlockReason != "" {
+		s.complete = true // the prompt was blocked: no candidates follow
 	}
 	return true
 }
@@ -106,6 +124,8 @@ func (s *stream) IsError(_ string, data []byte) bool { return core.HasErrorObjec
 
 func (s *stream) Usage() core.Usage { return s.usage }
 
-// Complete reports whether a chunk with a finish reason and usage arrived;
-// Gemini has no separate terminal event.
+// Complete reports whether a chunk with a finish reason (or a blocked
+// prompt's blockReason) arrived; Gemini has no separate terminal event.
 func (s *stream) Complete() bool { return s.complete }
+
+func (s *stream) Failed() bool { return s.failed }

@@ -84,3 +84,41 @@ func TestWriteError(t *testing.T) {
 func FuzzObserve(f *testing.F) {
 	dialecttest.FuzzObserve(f, Dialect{}, "testdata/chat_include_usage.sse", "testdata/responses.sse")
 }
+
+// TestStreamEnd: how each kind of stream end reads (docs/wire-formats.md).
+func TestStreamEnd(t *testing.T) {
+	const (
+		role   = "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n"
+		text   = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\\"finish_reason\\\": \\\"stop\\\"\"},\"finish_reason\":null}]}\n\n"
+		finish = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\" : \"length\"}]}\n\n"
+		doneEv = "data: [DONE]\n\n"
+		errEv  = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n"
+	)
+	resp := func(typ, extra string) string {
+		return "event: " + typ + "\ndata: {\"type\":\"" + typ + "\"" + extra + "}\n\n"
+	}
+	created := resp("response.created", `,"response":{"status":"in_progress"}`)
+	for _, tt := range []struct {
+		name             string
+		stream           string
+		complete, failed bool
+	}{
+		{"chat whole", role + text + finish + doneEv, true, false},
+		{"chat without finish_reason", role + text + doneEv, false, false},
+		{"chat without [DONE]", role + text + finish, true, false},
+		{"chat cut short", role + text, false, false},
+		{"chat error object after the first chunk", role + text + errEv, false, true},
+		{"responses completed", created + resp("response.completed", `,"response":{"status":"completed","usage":{"input_tokens":3,"output_tokens":2}}`), true, false},
+		{"responses incomplete (max tokens)", created + resp("response.incomplete", `,"response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}`), true, false},
+		{"responses failed", created + resp("response.failed", `,"response":{"status":"failed","error":{"code":"server_error","message":"x"}}`), false, true},
+		{"responses error event", created + resp("error", `,"code":"server_error","message":"x","sequence_number":1`), false, true},
+		{"responses without its terminal event", created + resp("response.output_text.delta", `,"delta":"hi"`), false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := dialecttest.ReplayBytes(Dialect{}, []byte(tt.stream), false, false)
+			if r.Complete != tt.complete || r.Failed != tt.failed {
+				t.Fatalf("complete %v failed %v, want %v %v", r.Complete, r.Failed, tt.complete, tt.failed)
+			}
+		})
+	}
+}

@@ -60,12 +60,20 @@ func (Dialect) BodyUsage(body []byte) core.Usage {
 	return v.Usage.normalise()
 }
 
+// UsageMember implements core.Dialect.
+func (Dialect) UsageMember() string { return "usage" }
+
 // stream observes Chat Completions and Responses streams; which one it is
-// shows in the events (Responses events are named).
+// shows in the events (Responses events are named). How each ends is in
+// docs/wire-formats.md.
 type stream struct {
 	injected bool
 	usage    core.Usage
-	complete bool
+	// finished: a chat chunk carried a finish_reason.
+	finished bool
+	// terminal: response.completed or response.incomplete came.
+	terminal bool
+	failed   bool
 }
 
 // NewStream implements core.Dialect.
@@ -80,7 +88,6 @@ func (s *stream) Observe(name string, data []byte) bool {
 		return true // comment or keep-alive
 	}
 	if bytes.Equal(data, done) {
-		s.complete = true
 		return true
 	}
 	switch name {
@@ -93,13 +100,30 @@ func (s *stream) Observe(name string, data []byte) bool {
 		if json.Unmarshal(data, &v) == nil && v.Response.Usage != nil {
 			s.usage = v.Response.Usage.normalise()
 		}
-		s.complete = true
+		// incomplete is a normal end with partial output (max tokens,
+		// content filter); failed is the upstream's failure.
+		if name == "response.failed" {
+			s.failed = true
+		} else {
+			s.terminal = true
+		}
+		return true
+	case "error":
+		s.failed = true
 		return true
 	case "":
 	default:
 		return true // other Responses events carry no usage
 	}
-	// Chat Completions chunk. Only chunks that mention usage are decoded.
+	// Chat Completions chunk.
+	if core.HasErrorObject(data) {
+		s.failed = true // an error object after the first chunk
+		return true
+	}
+	if !s.finished && hasFinishReason(data) {
+		s.finished = true
+	}
+	// Only chunks that mention usage are decoded.
 	if !bytes.Contains(data, []byte(`"usage"`)) {
 		return true
 	}
@@ -116,6 +140,26 @@ func (s *stream) Observe(name string, data []byte) bool {
 	return !(s.injected && len(chunk.Choices) == 0)
 }
 
+var finishKey = []byte(`"finish_reason"`)
+
+// hasFinishReason reports whether a chunk's finish_reason is a string (it
+// is null until the choice ends). Text inside JSON strings cannot match:
+// its quotes are escaped.
+func hasFinishReason(data []byte) bool {
+	for {
+		i := bytes.Index(data, finishKey)
+		if i < 0 {
+			return false
+		}
+		data = bytes.TrimLeft(data[i+len(finishKey):], " \t\r\n")
+		if len(data) > 0 && data[0] == ':' {
+			if v := bytes.TrimLeft(data[1:], " \t\r\n"); len(v) > 0 && v[0] == '"' {
+				return true
+			}
+		}
+	}
+}
+
 func (s *stream) IsError(name string, data []byte) bool {
 	if name == "error" || name == "response.failed" {
 		return true
@@ -124,4 +168,12 @@ func (s *stream) IsError(name string, data []byte) bool {
 }
 
 func (s *stream) Usage() core.Usage { return s.usage }
-func (s *stream) Complete() bool    { return s.complete }
+
+// Complete: a Responses stream's response.completed or
+// response.incomplete, or a finish_reason in a chat stream. [DONE] alone
+// does not make a chat answer whole, and a stream that closes after its
+// finish_reason without [DONE] (some OpenAI-compatible servers) is not
+// taken for a truncated one.
+func (s *stream) Complete() bool { return s.terminal || s.finished }
+
+func (s *stream) Failed() bool { return s.failed }

@@ -19,6 +19,7 @@ import (
 	"aether/internal/breaker"
 	"aether/internal/catalog"
 	"aether/internal/core"
+	"aether/internal/jsonscan"
 	"aether/internal/limits"
 	"aether/internal/routing"
 	"aether/internal/sse"
@@ -72,17 +73,16 @@ type Config struct {
 
 // Proxy serves proxied requests.
 type Proxy struct {
-	cfg       Config
-	catalog   func() *catalog.Snapshot
-	breakers  *breaker.Set
-	affinity  *routing.Affinity
-	client    *http.Client
-	recorder  Recorder
-	metrics   Metrics
-	limits    Limits
-	log       *slog.Logger
-	now       func() time.Time
-	bodyLimit int
+	cfg      Config
+	catalog  func() *catalog.Snapshot
+	breakers *breaker.Set
+	affinity *routing.Affinity
+	client   *http.Client
+	recorder Recorder
+	metrics  Metrics
+	limits   Limits
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns a Proxy.
@@ -98,7 +98,6 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, a
 		// stream may legitimately run for many minutes.
 		client:   &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		recorder: rec, metrics: m, limits: lim, log: log, now: time.Now,
-		bodyLimit: 8 << 20,
 	}
 }
 
@@ -205,7 +204,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		slog.Int("attempts", len(out.Attempts)), slog.String("error", string(out.ErrorClass)),
 		slog.Int64("total_tokens", out.Usage.TotalTokens()), slog.Int64("duration_ms", out.Total.Milliseconds()),
 		slog.Int64("api_key_id", in.Caller.Key.ID))
-	if out.ErrorClass == core.ErrStreamCut || out.ErrorClass == core.ErrShutdown && out.FirstByte > 0 {
+	if out.ErrorClass == core.ErrStreamCut || out.ErrorClass == core.ErrStreamTruncated || out.ErrorClass == core.ErrShutdown && out.FirstByte > 0 {
 		// After the commit point (FirstByte is set there) the only honest
 		// signal is a broken connection, never an error appended to a
 		// half-sent body.
@@ -277,10 +276,11 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		case res.class == core.ErrClientRequest:
 			att.Outcome = core.OutcomeClientError
 			done(breaker.Ignored)
-		case res.committed:
-			// Failed mid-stream: the key answered, so the breaker is not
-			// charged (it counts failures before the first byte), but the
-			// request fails.
+		case res.committed && res.class != core.ErrUpstreamStreamError && res.class != core.ErrStreamTruncated:
+			// Cut mid-stream: the key answered, so the breaker is not
+			// charged, but the request fails. A stream the upstream itself
+			// reported as failed, or ended without its terminal event, does
+			// count against the key (the default case).
 			att.Outcome = core.OutcomeFailed
 			done(breaker.Ignored)
 		default:
@@ -518,12 +518,26 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 		}
 	}
 	st.out.Usage = obs.Usage()
-	if obs.Complete() {
+	switch {
+	case obs.Failed():
+		// The upstream reported the failure in the stream; the client got
+		// that event as sent.
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrUpstreamStreamError
+		st.out.ErrorMessage = "upstream reported an error inside the stream"
+		return attemptResult{class: core.ErrUpstreamStreamError, status: resp.StatusCode, committed: true}
+	case obs.Complete():
 		// The terminal event reached the client: whatever happens after it
 		// (the client hanging up first, a sloppy close upstream) does not
 		// make the request any less complete.
 		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
 		return attemptResult{status: resp.StatusCode, committed: true}
+	case !clientGone && ctx.Err() == nil && errors.Is(err, io.EOF):
+		// A clean close without the terminal event: the client has every
+		// byte, and Serve aborts its connection so it cannot take the
+		// answer for a whole one.
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrStreamTruncated
+		st.out.ErrorMessage = "upstream stream ended without its final event"
+		return attemptResult{class: core.ErrStreamTruncated, status: resp.StatusCode, committed: true}
 	}
 	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
 }
@@ -570,19 +584,22 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 	copyHeader(w.Header(), resp.Header, "Content-Type")
 	w.WriteHeader(resp.StatusCode)
 	st.out.FirstByte = p.now().Sub(st.start)
-	var buf bytes.Buffer
-	buf.Write(head)
+	// The body goes through a scanner that keeps only its usage member,
+	// so usage is read from a body of any size in constant memory.
+	scan := jsonscan.New(in.Dialect.UsageMember(), usageLimit)
+	_, _ = scan.Write(head)
 	cw := &clientWriter{w: w}
 	_, _ = cw.Write(head)
 	var err error
 	if !short && cw.err == nil {
-		// Copy the rest through, keeping a bounded copy for usage.
-		tee := io.TeeReader(resp.Body, &limitedBuffer{buf: &buf, limit: p.bodyLimit})
+		tee := io.TeeReader(resp.Body, scan)
 		cb := copyBuffers.Get().(*[]byte)
 		_, err = io.CopyBuffer(cw, tee, *cb)
 		copyBuffers.Put(cb)
 	}
-	st.out.Usage = in.Dialect.BodyUsage(buf.Bytes())
+	if doc, ok := scan.Result(); ok {
+		st.out.Usage = in.Dialect.BodyUsage(doc)
+	}
 	if cw.err == nil && err == nil {
 		// The whole body reached the client.
 		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
@@ -613,19 +630,9 @@ func (c *clientWriter) Write(b []byte) (int, error) {
 // would be most of the gateway's garbage.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// limitedBuffer keeps the first limit bytes written to it and discards the
-// rest without failing the copy.
-type limitedBuffer struct {
-	buf   *bytes.Buffer
-	limit int
-}
-
-func (l *limitedBuffer) Write(b []byte) (int, error) {
-	if room := l.limit - l.buf.Len(); room > 0 {
-		l.buf.Write(b[:min(room, len(b))])
-	}
-	return len(b), nil
-}
+// usageLimit bounds the bytes kept of a non-stream body's usage member; a
+// usage object is a few hundred bytes.
+const usageLimit = 64 << 10
 
 func copyHeader(dst, src http.Header, names ...string) {
 	for _, n := range names {
