@@ -2,17 +2,20 @@ package accounting
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,8 +23,9 @@ import (
 // Appends are queued and written by one goroutine in batches, each batch
 // one write and one fsync (group commit), so many concurrent requests share
 // the cost of a disk flush. Entries carry a sequence number; a checkpoint
-// file records the highest sequence below which everything was shipped, and
-// segments wholly below it are deleted.
+// file records the highest sequence below which everything was shipped,
+// together with the requests still open at that point (see the package
+// documentation), and segments wholly below it are deleted.
 //
 // Why not tidwall/wal: it refuses to open a log whose last entry is torn
 // (a crash mid-write) and keeps no checksums; an accounting journal must
@@ -31,11 +35,14 @@ import (
 //	payload = seq uint64 | event bytes
 //
 // A torn or corrupt tail is truncated at start-up; everything before it is
-// kept.
+// kept. The checkpoint file is text: the shipped sequence on the first
+// line, then one open request per line, written to shipped.tmp, synced and
+// renamed over the old one.
 
 const (
 	segmentSuffix  = ".seg"
 	checkpointName = "shipped"
+	tmpSuffix      = ".tmp"
 	recordHeader   = 8
 	maxRecord      = 4 << 20
 )
@@ -43,18 +50,47 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrJournalFailed is returned by Append while the journal cannot write
-// (disk full, I/O error); the caller decides whether to serve anyway.
+// (disk full, I/O error), while too many events wait for the disk, and
+// after Close; the caller decides whether to serve anyway.
 var ErrJournalFailed = errors.New("accounting journal cannot write")
+
+// File is what the journal writes through: *os.File in production, a
+// failing file in tests of a full or broken disk.
+type File interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Seek(offset int64, whence int) (int64, error)
+	Close() error
+}
 
 // JournalConfig configures a Journal.
 type JournalConfig struct {
 	Dir string
-	// SegmentBytes rolls to a new segment file past this size (default 16 MiB).
+	// SegmentBytes rolls to a new segment file past this size (default 16
+	// MiB). Disk use is about two segments plus whatever is not shipped.
 	SegmentBytes int64
+	// ReclaimBytes rolls the current segment early once everything in it
+	// is shipped and it holds at least this much (default the smaller of
+	// 1 MiB and SegmentBytes), so a quiet, fully shipped journal shrinks.
+	ReclaimBytes int64
 	// MaxBatch bounds one group commit (default 512 entries).
 	MaxBatch int
+	// MaxUnwritten bounds the events waiting for the disk: past it, start
+	// events are refused (default 65536). Later events of accepted
+	// requests are always taken, so this and the number of requests in
+	// flight bound the memory.
+	MaxUnwritten int
+	// CloseRetry is how long Close keeps retrying a write the disk refuses
+	// before it logs the events as lost (default 3s).
+	CloseRetry time.Duration
 	// NoSync skips fsync: only for benchmarks that measure everything else.
 	NoSync bool
+	// Log receives the last-resort record of events that could not be
+	// written. Nil: slog.Default().
+	Log *slog.Logger
+	// OpenFile opens segment and checkpoint files for writing. Nil: os.OpenFile.
+	OpenFile func(name string, flag int, perm os.FileMode) (File, error)
 }
 
 // Entry is one durable journal entry.
@@ -63,35 +99,60 @@ type Entry struct {
 	Data []byte
 }
 
-type appendReq struct {
+// queued is an event waiting for the disk. done is set for a start event
+// whose caller waits for it to be durable; it receives exactly one value.
+type queued struct {
 	data []byte
+	done chan error
 }
 
 // Journal is the durable local queue between the proxy and the shipper.
 type Journal struct {
-	cfg       JournalConfig
-	in        chan appendReq
-	out       chan []Entry // durable batches, in order
+	cfg JournalConfig
+	log *slog.Logger
+	out chan []Entry // durable batches, in order
+
+	// mu guards the queue and the state appenders read (the hot path).
 	mu        sync.Mutex
-	failed    error
-	seg       *os.File
-	segSize   int64
-	segments  []uint64 // first seq of each segment, ascending
-	nextSeq   uint64
-	shipped   uint64 // checkpoint: every seq <= shipped is delivered
-	stats     JournalStats
-	done      chan struct{}
-	closeMu   sync.Mutex
+	wake      *sync.Cond
+	queue     []queued // waiting events are queue[qhead:]
+	qhead     int
+	unwritten int   // events accepted and not yet on disk or given up
+	failed    error // the last write's error; nil once a write succeeds
 	closed    bool
-	recovered []Entry
+	closedAt  time.Time
+	reclaim   bool // the shipper caught up: the writer may roll early
+	stats     JournalStats
+
+	// Owned by the writer goroutine (and by recover and Close around it).
+	seg       File
+	segSize   int64
+	segFirst  uint64 // first seq the current segment may hold
+	segBroken bool   // a failed write could not be undone: roll first
+	nextSeq   uint64
+
+	// segMu guards the segment list and serialises checkpoint writes.
+	segMu    sync.Mutex
+	segments []uint64 // first seq of each segment, ascending
+	shipped  atomic.Uint64
+
+	closing       chan struct{}
+	done          chan struct{}
+	recovered     []Entry
+	recoveredOpen [][]byte
 }
 
 // JournalStats are exported as metrics.
 type JournalStats struct {
 	Appended, Written, Fsyncs uint64
 	WriteErrors               uint64
-	// Lost counts events dropped because the disk refused them until
-	// shutdown.
+	// Refused counts start events refused because the journal was failing
+	// or too far behind.
+	Refused uint64
+	// Unwritten is the number of events accepted but not on disk yet.
+	Unwritten int
+	// Lost counts events the disk refused until shutdown; each was logged
+	// in full at ERROR.
 	Lost uint64
 }
 
@@ -101,23 +162,51 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if cfg.SegmentBytes <= 0 {
 		cfg.SegmentBytes = 16 << 20
 	}
+	if cfg.ReclaimBytes <= 0 {
+		cfg.ReclaimBytes = min(1<<20, cfg.SegmentBytes)
+	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
+	}
+	if cfg.MaxUnwritten <= 0 {
+		cfg.MaxUnwritten = 65536
+	}
+	if cfg.CloseRetry <= 0 {
+		cfg.CloseRetry = 3 * time.Second
+	}
+	if cfg.OpenFile == nil {
+		cfg.OpenFile = func(name string, flag int, perm os.FileMode) (File, error) { return os.OpenFile(name, flag, perm) }
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	j := &Journal{cfg: cfg, in: make(chan appendReq, 65536), out: make(chan []Entry, 1024), done: make(chan struct{}), nextSeq: 1}
+	j := &Journal{cfg: cfg, log: cmpLogger(cfg.Log), out: make(chan []Entry, 1024),
+		closing: make(chan struct{}), done: make(chan struct{}), nextSeq: 1}
+	j.wake = sync.NewCond(&j.mu)
 	if err := j.recover(); err != nil {
-		return nil, err
+		if j.seg != nil {
+			_ = j.seg.Close()
+		}
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	go j.writer()
 	return j, nil
 }
 
+func cmpLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
+
 // Recovered returns the entries found after the checkpoint at open: the
 // events of a previous run that were not shipped yet.
 func (j *Journal) Recovered() []Entry { return j.recovered }
+
+// RecoveredOpen returns the open-request records of the checkpoint found
+// at open (see Shipped).
+func (j *Journal) RecoveredOpen() [][]byte { return j.recoveredOpen }
 
 // Durable delivers batches of entries once they are on disk, in order.
 func (j *Journal) Durable() <-chan []Entry { return j.out }
@@ -127,8 +216,21 @@ func segmentPath(dir string, first uint64) string {
 }
 
 func (j *Journal) recover() error {
-	if b, err := os.ReadFile(filepath.Join(j.cfg.Dir, checkpointName)); err == nil {
-		j.shipped, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	ckpt := filepath.Join(j.cfg.Dir, checkpointName)
+	// A checkpoint write cut short leaves its temporary file; the renamed
+	// checkpoint is the one that counts.
+	if err := os.Remove(ckpt + tmpSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if b, err := os.ReadFile(ckpt); err == nil {
+		lines := bytes.Split(b, []byte("\n"))
+		seq, _ := strconv.ParseUint(string(bytes.TrimSpace(lines[0])), 10, 64)
+		j.shipped.Store(seq)
+		for _, l := range lines[1:] {
+			if l = bytes.TrimSpace(l); len(l) > 0 {
+				j.recoveredOpen = append(j.recoveredOpen, l)
+			}
+		}
 	}
 	names, err := filepath.Glob(filepath.Join(j.cfg.Dir, "*"+segmentSuffix))
 	if err != nil {
@@ -141,42 +243,41 @@ func (j *Journal) recover() error {
 		}
 	}
 	sort.Slice(j.segments, func(a, b int) bool { return j.segments[a] < j.segments[b] })
-	j.nextSeq = max(j.shipped+1, 1)
+	shipped := j.shipped.Load()
+	j.nextSeq = shipped + 1
 	for i, first := range j.segments {
-		last := i == len(j.segments)-1
 		entries, validBytes, err := readSegment(segmentPath(j.cfg.Dir, first))
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
-			if e.Seq > j.shipped {
+			if e.Seq > shipped {
 				j.recovered = append(j.recovered, e)
 			}
 			if e.Seq >= j.nextSeq {
 				j.nextSeq = e.Seq + 1
 			}
 		}
-		if last {
+		if i == len(j.segments)-1 {
 			// Reopen the tail for appending, cutting off a torn record.
-			f, err := os.OpenFile(segmentPath(j.cfg.Dir, first), os.O_RDWR, 0o640)
+			f, err := j.cfg.OpenFile(segmentPath(j.cfg.Dir, first), os.O_RDWR, 0o640)
 			if err != nil {
 				return err
 			}
+			j.seg, j.segSize, j.segFirst = f, validBytes, first
 			if err := f.Truncate(validBytes); err != nil {
-				f.Close()
 				return err
 			}
 			if _, err := f.Seek(validBytes, io.SeekStart); err != nil {
-				f.Close()
 				return err
 			}
-			j.seg, j.segSize = f, validBytes
 		}
 	}
 	if j.seg == nil {
 		return j.roll()
 	}
-	return nil
+	// Segments wholly shipped before the last run ended.
+	return j.truncate(shipped)
 }
 
 // readSegment returns the valid entries of a segment and the byte length
@@ -209,19 +310,27 @@ func readSegment(path string) ([]Entry, int64, error) {
 	}
 }
 
+// roll starts a new segment named after the next sequence. Only the writer
+// (or recover, before it starts) calls it.
 func (j *Journal) roll() error {
-	if j.seg != nil {
-		if err := j.seg.Close(); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(segmentPath(j.cfg.Dir, j.nextSeq), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o640)
+	f, err := j.cfg.OpenFile(segmentPath(j.cfg.Dir, j.nextSeq), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
-	j.seg, j.segSize = f, 0
-	j.segments = append(j.segments, j.nextSeq)
-	return syncDir(j.cfg.Dir)
+	if err := syncDir(j.cfg.Dir); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if j.seg != nil {
+		_ = j.seg.Close() // every byte in it was synced when written
+	}
+	j.seg, j.segSize, j.segFirst, j.segBroken = f, 0, j.nextSeq, false
+	j.segMu.Lock()
+	if n := len(j.segments); n == 0 || j.segments[n-1] != j.nextSeq {
+		j.segments = append(j.segments, j.nextSeq)
+	}
+	j.segMu.Unlock()
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -233,68 +342,207 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// Append queues the first event of a request. It never waits for the disk;
-// it fails when the journal is currently unable to write, so a new request
-// can be refused (fail-closed) rather than served unrecorded.
-func (j *Journal) Append(data []byte) error {
-	j.mu.Lock()
-	failed := j.failed
-	j.mu.Unlock()
-	if failed != nil {
-		return fmt.Errorf("%w: %v", ErrJournalFailed, failed)
+// Append queues the start event of a request and returns without waiting
+// for the disk. It refuses (ErrJournalFailed) while the journal is failing
+// to write, when too many events wait for the disk, and after Close, so a
+// new request can be refused (fail-closed) rather than served unrecorded.
+// While failing, one start is let through whenever nothing else waits for
+// the disk: it is the probe that finds the disk working again.
+func (j *Journal) Append(data []byte) error { return j.enqueue(data, true, nil) }
+
+// AppendDurable queues the start event of a request and waits until it is
+// on disk (one group commit, usually one fsync). It returns
+// ErrJournalFailed when the write failed; the event is then dropped, so a
+// refused request leaves no record behind.
+func (j *Journal) AppendDurable(data []byte) error {
+	done := make(chan error, 1)
+	if err := j.enqueue(data, true, done); err != nil {
+		return err
 	}
-	return j.AppendFollowUp(data)
+	return <-done
 }
 
 // AppendFollowUp queues a later event of a request already accepted. It
-// queues even while the disk is failing (the writer retries until it can),
-// because dropping the end of an accepted request would lose its record.
-func (j *Journal) AppendFollowUp(data []byte) error {
-	j.closeMu.Lock()
-	defer j.closeMu.Unlock()
-	if j.closed {
-		return ErrJournalFailed
-	}
-	j.in <- appendReq{data: data}
+// never waits and never refuses while the journal is open: the writer
+// retries a failing disk until it accepts the event, because dropping the
+// end of an accepted request would lose its record. After Close the event
+// is logged in full at ERROR as the last-resort record, counted as lost,
+// and ErrJournalFailed is returned.
+func (j *Journal) AppendFollowUp(data []byte) error { return j.enqueue(data, false, nil) }
+
+func (j *Journal) enqueue(data []byte, start bool, done chan error) error {
 	j.mu.Lock()
+	if j.closed {
+		if !start {
+			j.loseLocked([]queued{{data: data}}, "appended after the journal closed", false)
+		}
+		j.mu.Unlock()
+		return fmt.Errorf("%w: closed", ErrJournalFailed)
+	}
+	if start {
+		var err error
+		switch {
+		case j.failed != nil && j.unwritten > 0:
+			err = fmt.Errorf("%w: %v", ErrJournalFailed, j.failed)
+		case j.unwritten >= j.cfg.MaxUnwritten:
+			err = fmt.Errorf("%w: %d events wait for the disk", ErrJournalFailed, j.unwritten)
+		}
+		if err != nil {
+			j.stats.Refused++
+			j.mu.Unlock()
+			return err
+		}
+	}
+	if j.qhead > 0 && len(j.queue) == cap(j.queue) {
+		// Reuse the space the writer took from the front.
+		n := copy(j.queue, j.queue[j.qhead:])
+		clear(j.queue[n:])
+		j.queue, j.qhead = j.queue[:n], 0
+	}
+	j.queue = append(j.queue, queued{data: data, done: done})
+	j.unwritten++
 	j.stats.Appended++
 	j.mu.Unlock()
+	j.wake.Signal()
 	return nil
+}
+
+// retryDelay spaces out writes while the disk refuses them.
+func retryDelay(failures int) time.Duration {
+	return min(time.Duration(failures)*100*time.Millisecond, time.Second)
 }
 
 // writer is the single goroutine that owns the segment file.
 func (j *Journal) writer() {
 	defer close(j.done)
 	defer close(j.out)
+	var batch []queued
 	var buf []byte
-	batch := make([]Entry, 0, j.cfg.MaxBatch)
+	failures := 0
+	var retryAt time.Time
 	for {
-		req, ok := <-j.in
-		if !ok {
+		j.mu.Lock()
+		for len(batch) == 0 && len(j.queue) == j.qhead && !j.closed && !j.reclaim {
+			j.wake.Wait()
+		}
+		if room := j.cfg.MaxBatch - len(batch); room > 0 && len(j.queue) > j.qhead {
+			n := min(room, len(j.queue)-j.qhead)
+			batch = append(batch, j.queue[j.qhead:j.qhead+n]...)
+			clear(j.queue[j.qhead : j.qhead+n])
+			j.qhead += n
+			if j.qhead == len(j.queue) {
+				j.queue, j.qhead = j.queue[:0], 0
+			}
+		}
+		closed, closedAt, reclaim := j.closed, j.closedAt, j.reclaim
+		j.reclaim = false
+		j.mu.Unlock()
+
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			if reclaim && failures == 0 {
+				j.reclaimSpace()
+			}
+			continue
+		}
+		if wait := time.Until(retryAt); failures > 0 && wait > 0 {
+			if closed {
+				time.Sleep(wait)
+			} else {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-j.closing: // retry at once, then on the closing clock
+					t.Stop()
+				}
+			}
+		}
+		buf = buf[:0]
+		entries := make([]Entry, len(batch))
+		for i, q := range batch {
+			entries[i] = Entry{Seq: j.nextSeq + uint64(i), Data: q.data}
+			buf = appendRecord(buf, entries[i])
+		}
+		err := j.writeBatch(buf)
+		if err == nil {
+			j.nextSeq += uint64(len(batch))
+			j.mu.Lock()
+			if j.failed != nil {
+				j.log.Info("accounting journal: the disk accepts writes again", "events", len(batch))
+			}
+			j.failed = nil
+			j.unwritten -= len(batch)
+			j.stats.Written += uint64(len(batch))
+			j.stats.Fsyncs++
+			j.mu.Unlock()
+			for _, q := range batch {
+				if q.done != nil {
+					q.done <- nil
+				}
+			}
+			failures = 0
+			clear(batch)
+			batch = batch[:0]
+			j.out <- entries
+			continue
+		}
+		failures++
+		retryAt = time.Now().Add(retryDelay(failures))
+		j.mu.Lock()
+		if j.failed == nil {
+			j.log.Error("accounting journal: write failed; retrying (fail-closed accounting refuses new requests meanwhile)", "error", err)
+		}
+		j.failed = err
+		j.stats.WriteErrors++
+		// Waiting starts are answered now: their requests are refused and
+		// never run, so their events must not be written later.
+		batch = j.refuseLocked(batch, err)
+		j.queue = j.queue[:j.qhead+len(j.refuseLocked(j.queue[j.qhead:], err))]
+		if closed && time.Since(closedAt) >= j.cfg.CloseRetry {
+			j.loseLocked(batch, "the disk refused it until shutdown", true)
+			j.loseLocked(j.queue[j.qhead:], "the disk refused it until shutdown", true)
+			j.queue, j.qhead = nil, 0
+			j.mu.Unlock()
 			return
 		}
-		batch = batch[:0]
-		buf = buf[:0]
-		for {
-			e := Entry{Seq: j.nextSeq, Data: req.data}
-			j.nextSeq++
-			buf = appendRecord(buf, e)
-			batch = append(batch, e)
-			if len(batch) >= j.cfg.MaxBatch {
-				break
-			}
-			select {
-			case req, ok = <-j.in:
-				if !ok {
-					j.flush(buf, batch)
-					return
-				}
-				continue
-			default:
-			}
-			break
+		j.mu.Unlock()
+	}
+}
+
+// refuseLocked answers the waiting start events in qs with err and
+// returns the others. Callers hold j.mu.
+func (j *Journal) refuseLocked(qs []queued, err error) []queued {
+	keep := qs[:0]
+	for _, q := range qs {
+		if q.done == nil {
+			keep = append(keep, q)
+			continue
 		}
-		j.flush(buf, batch)
+		q.done <- fmt.Errorf("%w: %v", ErrJournalFailed, err)
+		j.unwritten--
+		j.stats.Refused++
+	}
+	clear(qs[len(keep):])
+	return keep
+}
+
+// loseLocked gives up on events: each is logged in full at ERROR, the
+// last-resort record of a request the journal could not keep (an event
+// holds IDs, names, counts and statuses, never a body or a key), and
+// counted. counted says whether they were counted as unwritten. Callers
+// hold j.mu.
+func (j *Journal) loseLocked(qs []queued, why string, counted bool) {
+	for _, q := range qs {
+		j.log.Error("accounting journal: event not written; this line is its only record", "reason", why, "event", string(q.data))
+		if q.done != nil {
+			q.done <- fmt.Errorf("%w: %s", ErrJournalFailed, why)
+		}
+		j.stats.Lost++
+		if counted {
+			j.unwritten--
+		}
 	}
 }
 
@@ -310,122 +558,165 @@ func appendRecord(buf []byte, e Entry) []byte {
 	return buf
 }
 
-// flush writes and syncs one batch, retrying until the disk accepts it: an
-// event is never dropped, and while the disk refuses, Append reports the
-// failure so new requests see it.
-func (j *Journal) flush(buf []byte, batch []Entry) {
-	for attempt := 0; ; attempt++ {
-		err := j.writeBatch(buf)
-		j.mu.Lock()
-		j.failed = err
-		if err != nil {
-			j.stats.WriteErrors++
-		}
-		j.mu.Unlock()
-		if err == nil {
-			break
-		}
-		j.closeMu.Lock()
-		closing := j.closed
-		j.closeMu.Unlock()
-		if closing && attempt >= 3 {
-			// Shutting down on a disk that refuses writes: these events
-			// cannot be kept. Say so loudly and let the process exit.
-			j.mu.Lock()
-			j.stats.Lost += uint64(len(batch))
-			j.mu.Unlock()
-			return
-		}
-		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 2*time.Second))
-	}
-	j.mu.Lock()
-	j.stats.Written += uint64(len(batch))
-	j.stats.Fsyncs++
-	j.mu.Unlock()
-	j.out <- append([]Entry(nil), batch...)
-}
-
+// writeBatch appends buf to the current segment and syncs it, rolling
+// first when the segment is full, fully shipped and worth reclaiming, or
+// left broken by an earlier failure. A failed write or sync is undone, so
+// a retry never duplicates records.
 func (j *Journal) writeBatch(buf []byte) error {
-	if j.segSize > j.cfg.SegmentBytes {
+	if j.segBroken || j.segSize > 0 && (j.segSize >= j.cfg.SegmentBytes || j.reclaimable()) {
 		if err := j.roll(); err != nil {
 			return err
 		}
+		if err := j.truncate(j.shipped.Load()); err != nil {
+			j.log.Warn("accounting journal: cannot delete a shipped segment", "error", err)
+		}
 	}
 	n, err := j.seg.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	if err == nil && !j.cfg.NoSync {
+		err = j.seg.Sync()
+	}
 	if err != nil {
-		// Undo a partial write so the next attempt starts clean.
-		_ = j.seg.Truncate(j.segSize)
-		_, _ = j.seg.Seek(j.segSize, io.SeekStart)
+		// After a failed fsync the written bytes may or may not reach
+		// the disk: cut them off and write them again.
+		if terr := j.seg.Truncate(j.segSize); terr != nil {
+			j.segBroken = true
+		} else if _, serr := j.seg.Seek(j.segSize, io.SeekStart); serr != nil {
+			j.segBroken = true
+		}
 		return err
 	}
-	j.segSize += int64(n)
+	j.segSize += int64(len(buf))
+	return nil
+}
+
+// reclaimable reports whether every entry written so far is shipped and
+// the current segment is big enough to be worth replacing.
+func (j *Journal) reclaimable() bool {
+	return j.segSize >= j.cfg.ReclaimBytes && j.shipped.Load() >= j.nextSeq-1
+}
+
+// reclaimSpace rolls a fully shipped current segment while the journal is
+// idle, and deletes the old one.
+func (j *Journal) reclaimSpace() {
+	if !j.reclaimable() {
+		return
+	}
+	if err := j.roll(); err != nil {
+		j.log.Warn("accounting journal: cannot start a new segment to free shipped space", "error", err)
+		return
+	}
+	if err := j.truncate(j.shipped.Load()); err != nil {
+		j.log.Warn("accounting journal: cannot delete a shipped segment", "error", err)
+	}
+}
+
+// Shipped records the checkpoint: every entry with Seq <= seq was
+// delivered, and open holds one record per request whose start was
+// delivered but whose end was not, so a restart can close them. It then
+// deletes segments wholly below seq. The records must not contain
+// newlines.
+func (j *Journal) Shipped(seq uint64, open [][]byte) error {
+	j.segMu.Lock()
+	defer j.segMu.Unlock()
+	seq = max(seq, j.shipped.Load())
+	err := j.writeCheckpoint(seq, open)
+	if err != nil {
+		// A full disk must not keep the journal from freeing itself:
+		// delete the segments the deliveries allow, then try again. A
+		// crash between the two replays the old checkpoint, which only
+		// costs duplicate deliveries.
+		j.truncateLocked(seq)
+		err = j.writeCheckpoint(seq, open)
+	}
+	j.shipped.Store(seq)
+	j.truncateLocked(seq)
+	j.mu.Lock()
+	j.reclaim = true
+	j.mu.Unlock()
+	j.wake.Signal()
+	return err
+}
+
+func (j *Journal) writeCheckpoint(seq uint64, open [][]byte) error {
+	path := filepath.Join(j.cfg.Dir, checkpointName)
+	tmp := path + tmpSuffix
+	buf := strconv.AppendUint(nil, seq, 10)
+	buf = append(buf, '\n')
+	for _, o := range open {
+		buf = append(append(buf, o...), '\n')
+	}
+	f, err := j.cfg.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(buf)
+	if err == nil && !j.cfg.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp) // never leave a partial or empty checkpoint behind
+		return err
+	}
 	if !j.cfg.NoSync {
-		return j.seg.Sync()
+		return syncDir(j.cfg.Dir)
 	}
 	return nil
 }
 
-// Shipped records that every entry with Seq <= seq was delivered, and
-// deletes segments wholly below it.
-func (j *Journal) Shipped(seq uint64) error {
-	j.mu.Lock()
-	if seq <= j.shipped {
-		j.mu.Unlock()
-		return nil
-	}
-	j.shipped = seq
-	j.mu.Unlock()
-	tmp := filepath.Join(j.cfg.Dir, checkpointName+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(seq, 10)+"\n"), 0o640); err != nil {
-		return err
-	}
-	f, err := os.Open(tmp)
-	if err == nil {
-		_ = f.Sync()
-		f.Close()
-	}
-	if err := os.Rename(tmp, filepath.Join(j.cfg.Dir, checkpointName)); err != nil {
-		return err
-	}
-	return j.truncate(seq)
-}
-
 // ShippedSeq returns the checkpoint: every entry up to it was delivered.
-func (j *Journal) ShippedSeq() uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.shipped
-}
+func (j *Journal) ShippedSeq() uint64 { return j.shipped.Load() }
 
 // truncate deletes every segment whose entries are all <= shipped. The
 // current (last) segment is never deleted.
 func (j *Journal) truncate(shipped uint64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	j.segMu.Lock()
+	defer j.segMu.Unlock()
+	return j.truncateLocked(shipped)
+}
+
+func (j *Journal) truncateLocked(shipped uint64) error {
+	var first error
 	for len(j.segments) > 1 && j.segments[1] <= shipped+1 {
-		if err := os.Remove(segmentPath(j.cfg.Dir, j.segments[0])); err != nil && !os.IsNotExist(err) {
-			return err
+		if err := os.Remove(segmentPath(j.cfg.Dir, j.segments[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if first == nil {
+				first = err
+			}
+			break
 		}
 		j.segments = j.segments[1:]
 	}
-	return nil
+	return first
 }
 
 // Stats returns counters for metrics.
 func (j *Journal) Stats() JournalStats {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.stats
+	st := j.stats
+	st.Unwritten = j.unwritten
+	return st
 }
 
 // Close stops accepting appends, writes what is queued and closes the file.
+// Events the disk still refuses after CloseRetry are logged and counted as
+// lost (see AppendFollowUp).
 func (j *Journal) Close() error {
-	j.closeMu.Lock()
+	j.mu.Lock()
 	if !j.closed {
-		j.closed = true
-		close(j.in)
+		j.closed, j.closedAt = true, time.Now()
+		close(j.closing)
 	}
-	j.closeMu.Unlock()
+	j.mu.Unlock()
+	j.wake.Broadcast()
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -1,10 +1,16 @@
 package accounting
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,7 +149,7 @@ func TestJournalCheckpointTruncates(t *testing.T) {
 	if len(segs) < 5 {
 		t.Fatalf("only %d segments", len(segs))
 	}
-	if err := j.Shipped(90); err != nil {
+	if err := j.Shipped(90, nil); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
@@ -160,13 +166,10 @@ func TestJournalCheckpointTruncates(t *testing.T) {
 }
 
 func TestJournalFailureIsReported(t *testing.T) {
-	dir := t.TempDir()
-	j := openJ(t, dir, JournalConfig{})
+	d := &disk{}
+	j := openJ(t, t.TempDir(), JournalConfig{OpenFile: d.open, CloseRetry: 100 * time.Millisecond})
 	defer j.Close()
-	// Make the segment file unwritable underneath the journal.
-	j.mu.Lock()
-	_ = j.seg.Close()
-	j.mu.Unlock()
+	d.full.Store(true)
 	_ = j.Append([]byte("x"))
 	deadline := time.Now().Add(5 * time.Second)
 	for j.Append([]byte("y")) == nil {
@@ -180,5 +183,306 @@ func TestJournalFailureIsReported(t *testing.T) {
 	}
 	if j.Stats().WriteErrors == 0 {
 		t.Fatal("write errors not counted")
+	}
+}
+
+// disk is a filesystem for the journal whose writes can be made to fail,
+// as on a full volume: Write returns ENOSPC after writing nothing.
+type disk struct {
+	full   atomic.Bool
+	writes atomic.Int64
+}
+
+type diskFile struct {
+	*os.File
+	d *disk
+}
+
+func (d *disk) open(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &diskFile{File: f, d: d}, nil
+}
+
+func (f *diskFile) Write(b []byte) (int, error) {
+	f.d.writes.Add(1)
+	if f.d.full.Load() {
+		return 0, syscall.ENOSPC
+	}
+	return f.File.Write(b)
+}
+
+func dirBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
+// TestJournalRollWhileShipping rolls segments in the writer while another
+// goroutine (the shipper) checkpoints and deletes them; run with -race.
+func TestJournalRollWhileShipping(t *testing.T) {
+	dir := t.TempDir()
+	j := openJ(t, dir, JournalConfig{SegmentBytes: 512})
+	const n = 800
+	stop := make(chan struct{})
+	shipped := make(chan struct{})
+	go func() {
+		defer close(shipped)
+		seen := uint64(0)
+		for {
+			select {
+			case b := <-j.Durable():
+				seen = b[len(b)-1].Seq
+				if err := j.Shipped(seen, nil); err != nil {
+					t.Error(err)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n / 4 {
+				if err := j.AppendDurable(fmt.Appendf(nil, "g%d-%04d-padding-padding-padding", g, i)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	eventually(t, "all shipped", func() bool { return j.ShippedSeq() == n })
+	close(stop)
+	<-shipped
+	if segs, _ := filepath.Glob(filepath.Join(dir, "*.seg")); len(segs) > 3 {
+		t.Fatalf("%d segments left after everything was shipped", len(segs))
+	}
+	_ = j.Close()
+}
+
+// TestJournalFullDiskNoDeadlock: while the disk refuses writes, request
+// goroutines keep handing over the ends of accepted requests, far more
+// than any queue holds; none of them blocks, starts are refused, and once
+// space is back every accepted event is written.
+func TestJournalFullDiskNoDeadlock(t *testing.T) {
+	d := &disk{}
+	j := openJ(t, t.TempDir(), JournalConfig{OpenFile: d.open})
+	defer j.Close()
+	go func() { // the shipper's side: drain durable batches
+		for range j.Durable() {
+		}
+	}()
+	if err := j.AppendDurable([]byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	d.full.Store(true)
+	if err := j.AppendDurable([]byte("start while full")); !errors.Is(err, ErrJournalFailed) {
+		t.Fatalf("a start on a full disk: %v, want ErrJournalFailed", err)
+	}
+	const followUps = 100_000
+	returned := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range followUps / 8 {
+					if err := j.AppendFollowUp(fmt.Appendf(nil, "end-%d-%d", g, i)); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(20 * time.Second):
+		t.Fatal("AppendFollowUp blocked while the disk was full")
+	}
+	if err := j.Append([]byte("start")); !errors.Is(err, ErrJournalFailed) {
+		t.Fatalf("start accepted while failing: %v", err)
+	}
+	if st := j.Stats(); st.Unwritten != followUps {
+		t.Fatalf("unwritten %d, want %d", st.Unwritten, followUps)
+	}
+	d.full.Store(false)
+	eventually(t, "events written after space came back", func() bool { return j.Stats().Unwritten == 0 })
+	if st := j.Stats(); st.Written != followUps+1 || st.Lost != 0 {
+		t.Fatalf("after recovery: %+v", st)
+	}
+	if err := j.AppendDurable([]byte("start after recovery")); err != nil {
+		t.Fatalf("start after recovery: %v", err)
+	}
+}
+
+// TestJournalDurableStartOnFullDisk: a start waits for its own write, so a
+// disk that filled since the last write refuses it (the request is
+// answered 503) instead of accepting it into memory; the refused event is
+// never written later. The first start after space is back goes through.
+func TestJournalDurableStartOnFullDisk(t *testing.T) {
+	d := &disk{}
+	dir := t.TempDir()
+	j := openJ(t, dir, JournalConfig{OpenFile: d.open})
+	if err := j.AppendDurable([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	collectN(t, j, 1)
+	d.full.Store(true)
+	refused := make(chan error, 1)
+	go func() { refused <- j.AppendDurable([]byte("refused")) }()
+	select {
+	case err := <-refused:
+		if !errors.Is(err, ErrJournalFailed) {
+			t.Fatalf("start on a disk that just filled: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a start on a full disk waits for the disk instead of being refused")
+	}
+	if st := j.Stats(); st.Unwritten != 0 || st.Refused != 1 {
+		t.Fatalf("after the refusal: %+v", st)
+	}
+	d.full.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for j.AppendDurable([]byte("two")) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("starts still refused after space came back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	collectN(t, j, 1)
+	_ = j.Close()
+	j2 := openJ(t, dir, JournalConfig{})
+	defer j2.Close()
+	var got []string
+	for _, e := range j2.Recovered() {
+		got = append(got, string(e.Data))
+	}
+	if strings.Join(got, ",") != "one,two" {
+		t.Fatalf("journal holds %q, want the two accepted starts only", got)
+	}
+}
+
+// TestJournalCloseLogsWhatTheDiskRefused: at shutdown on a disk that is
+// still full, every event not written is logged in full at ERROR, as the
+// last-resort record, and counted; Close returns.
+func TestJournalCloseLogsWhatTheDiskRefused(t *testing.T) {
+	d := &disk{}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	j := openJ(t, t.TempDir(), JournalConfig{OpenFile: d.open, Log: log, CloseRetry: 300 * time.Millisecond})
+	d.full.Store(true)
+	for i := range 3 {
+		if err := j.AppendFollowUp(fmt.Appendf(nil, `{"k":"finished","id":"req-%d"}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "unwritten events reported", func() bool { st := j.Stats(); return st.WriteErrors > 0 && st.Unwritten == 3 })
+	closed := make(chan struct{})
+	go func() { _ = j.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung on a full disk")
+	}
+	_ = j.AppendFollowUp([]byte(`{"k":"finished","id":"req-late"}`))
+	if st := j.Stats(); st.Lost != 4 || st.Unwritten != 0 {
+		t.Fatalf("after close: %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range []string{"req-0", "req-1", "req-2", "req-late"} {
+		found := false
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, `{\"k\":\"finished\",\"id\":\"`+id+`\"}`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("event of %s not logged in full at ERROR:\n%s", id, logs.String())
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestJournalReclaimsShippedSpace: with the default segment size, a
+// journal whose events are all shipped frees its space by itself, wave
+// after wave, instead of growing until the segment is full.
+func TestJournalReclaimsShippedSpace(t *testing.T) {
+	dir := t.TempDir()
+	j := openJ(t, dir, JournalConfig{})
+	defer j.Close()
+	pad := strings.Repeat("x", 1000)
+	seq := uint64(0)
+	for wave := range 8 {
+		for i := range 400 {
+			_ = j.Append(fmt.Appendf(nil, "%d-%d-%s", wave, i, pad))
+		}
+		got := collectN(t, j, 400)
+		seq = got[len(got)-1].Seq
+		if err := j.Shipped(seq, nil); err != nil {
+			t.Fatal(err)
+		}
+		// One wave is ~400 KB; the journal may keep up to 1 MiB of
+		// shipped events before it rolls, plus the wave in flight.
+		eventually(t, "shipped space reclaimed", func() bool { return dirBytes(t, dir) < 1<<20+600<<10 })
+	}
+	eventually(t, "idle journal shrinks", func() bool { return dirBytes(t, dir) < 1<<20 })
+}
+
+// TestJournalCheckpointTempFiles: a checkpoint that cannot be written
+// leaves no temporary file behind, and one left by a crash is removed at
+// open.
+func TestJournalCheckpointTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, checkpointName+tmpSuffix)
+	_ = os.WriteFile(tmp, nil, 0o640)
+	d := &disk{}
+	j := openJ(t, dir, JournalConfig{OpenFile: d.open})
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s left at open: %v", tmp, err)
+	}
+	_ = j.Append([]byte("a"))
+	collectN(t, j, 1)
+	d.full.Store(true)
+	if err := j.Shipped(1, nil); err == nil {
+		t.Fatal("checkpoint written on a full disk")
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s left after a failed checkpoint: %v", tmp, err)
+	}
+	d.full.Store(false)
+	if err := j.Shipped(1, [][]byte{[]byte(`{"k":"open","id":"x"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_ = j.Close()
+	j2 := openJ(t, dir, JournalConfig{})
+	defer j2.Close()
+	if j2.ShippedSeq() != 1 || len(j2.Recovered()) != 0 || len(j2.RecoveredOpen()) != 1 {
+		t.Fatalf("reopened: shipped %d, %d recovered, open %q", j2.ShippedSeq(), len(j2.Recovered()), j2.RecoveredOpen())
 	}
 }

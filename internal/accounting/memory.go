@@ -1,6 +1,3 @@
-// Package accounting carries each request's events from the proxy to the
-// durable record: the proxy hands them over without waiting, and they reach
-// Postgres through one Temporal workflow per request.
 package accounting
 
 import (

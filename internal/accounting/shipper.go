@@ -31,30 +31,34 @@ type event struct {
 
 // Recorder implements proxy.Recorder on a Journal.
 type Recorder struct {
-	J   *Journal
-	Log *slog.Logger
+	J *Journal
+	// Durable makes Started wait until the start event is on disk, so a
+	// request is served only while its record can be kept (fail-closed
+	// accounting). It costs the request one group commit before the
+	// upstream is called. Without it Started only queues the event.
+	Durable bool
 }
 
 // Started implements proxy.Recorder.
 func (r *Recorder) Started(meta core.RequestMeta, plan []core.Candidate) error {
 	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
+	if r.Durable {
+		return r.J.AppendDurable(b)
+	}
 	return r.J.Append(b)
 }
 
-// FirstByte implements proxy.Recorder.
+// FirstByte implements proxy.Recorder. An event the journal cannot take
+// any more (it closed) is logged in full by the journal itself.
 func (r *Recorder) FirstByte(id string, at time.Time) {
 	b, _ := json.Marshal(event{Kind: "first_byte", ID: id, At: at})
-	if err := r.J.AppendFollowUp(b); err != nil {
-		r.Log.Error("accounting: first-byte event lost", "request_id", id, "error", err)
-	}
+	_ = r.J.AppendFollowUp(b)
 }
 
 // Finished implements proxy.Recorder.
 func (r *Recorder) Finished(id string, out core.Outcome) {
 	b, _ := json.Marshal(event{Kind: "finished", ID: id, Outcome: &out})
-	if err := r.J.AppendFollowUp(b); err != nil {
-		r.Log.Error("accounting: final event lost", "request_id", id, "error", err)
-	}
+	_ = r.J.AppendFollowUp(b)
 }
 
 // Starter is the part of the Temporal client the shipper uses.
@@ -129,6 +133,11 @@ type Shipper struct {
 	failStreak  int
 	pausedUntil time.Time
 	nowFunc     func() time.Time
+	// The last checkpoint written: mark, open requests and their
+	// fingerprint.
+	ckLow  uint64
+	ckOpen int
+	ckSum  uint64
 }
 
 // NewShipper returns a shipper; call Run.
@@ -149,27 +158,7 @@ func NewShipper(cfg ShipperConfig, c Starter, j *Journal, log *slog.Logger) *Shi
 // Run ships until ctx ends and the journal is closed and drained of what
 // can be delivered.
 func (s *Shipper) Run(ctx context.Context) {
-	// Entries a previous process left behind. A request that has a start
-	// but no end can never end now (the process serving it is gone), so it
-	// is closed as interrupted at once instead of waiting for its deadline.
-	rec := s.j.Recovered()
-	for _, e := range rec {
-		s.add(e)
-	}
-	if len(rec) > 0 {
-		s.mu.Lock()
-		interrupted := 0
-		for _, p := range s.reqs {
-			if p.outcome == nil && p.meta != nil {
-				now := s.nowFunc()
-				p.outcome = &core.Outcome{Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
-					ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now, Total: now.Sub(p.meta.ReceivedAt)}
-				interrupted++
-			}
-		}
-		s.mu.Unlock()
-		s.log.Info("accounting: shipping entries left by a previous run", "entries", len(rec), "interrupted_requests", interrupted)
-	}
+	s.recover()
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go s.worker(ctx)
@@ -204,6 +193,63 @@ func (s *Shipper) Run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// recover files what a previous process left behind: the requests the
+// checkpoint lists as open (their start was delivered, their end was not)
+// and the entries after the checkpoint. A request that has no end can
+// never end now (the process serving it is gone), so it is closed as
+// failed/interrupted at once instead of waiting for its deadline; one
+// whose start was already delivered is closed by signal, keeping what the
+// workflow already holds (first byte, plan).
+func (s *Shipper) recover() {
+	open, rec := s.j.RecoveredOpen(), s.j.Recovered()
+	if len(open) == 0 && len(rec) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, b := range open {
+		var o openRecord
+		if err := json.Unmarshal(b, &o); err != nil || o.ID == "" {
+			s.log.Error("accounting: unreadable open-request record in the journal checkpoint skipped")
+			continue
+		}
+		if s.reqs[o.ID] == nil {
+			// No model in the meta: ship signals the existing workflow
+			// and never starts one.
+			s.reqs[o.ID] = &pending{id: o.ID, meta: &core.RequestMeta{RequestID: o.ID, ReceivedAt: o.Received},
+				firstByte: o.FirstByte, sentFB: !o.FirstByte.IsZero(), started: true, seen: s.nowFunc()}
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range rec {
+		s.add(e)
+	}
+	s.mu.Lock()
+	interrupted := 0
+	for _, p := range s.reqs {
+		if p.outcome != nil {
+			continue
+		}
+		if p.meta == nil {
+			// Only later events survived, from a checkpoint written
+			// before open requests were recorded in it.
+			p.meta, p.started = &core.RequestMeta{RequestID: p.id}, true
+		}
+		now := s.nowFunc()
+		out := &core.Outcome{Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
+			ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now}
+		if !p.meta.ReceivedAt.IsZero() {
+			out.Total = now.Sub(p.meta.ReceivedAt)
+			if !p.firstByte.IsZero() {
+				out.FirstByte = p.firstByte.Sub(p.meta.ReceivedAt)
+			}
+		}
+		p.outcome = out
+		interrupted++
+	}
+	s.mu.Unlock()
+	s.log.Info("accounting: shipping entries left by a previous run", "entries", len(rec), "open_requests", len(open), "interrupted_requests", interrupted)
 }
 
 // add files one journal entry under its request and returns the request ID.
@@ -494,16 +540,70 @@ func (s *Shipper) releaseConflict(p *pending, n int) {
 }
 
 // checkpoint advances the journal's shipped mark to just below the oldest
-// undelivered entry.
+// undelivered entry, and records with it the requests whose start was
+// delivered but whose end was not: entries below the mark are never read
+// again, so a restart learns from this list which requests were open. It
+// writes only when the mark or the list changed.
 func (s *Shipper) checkpoint() {
 	s.mu.Lock()
 	low := s.acks.lowWater()
-	s.mu.Unlock()
-	if low > 0 {
-		if err := s.j.Shipped(low); err != nil {
-			s.log.Error("accounting: cannot write journal checkpoint", "error", err)
+	var n int
+	var sum uint64
+	for _, p := range s.reqs {
+		if isOpen(p) {
+			n++
+			sum ^= openHash(p)
 		}
 	}
+	if low == 0 || low == s.ckLow && n == s.ckOpen && sum == s.ckSum {
+		s.mu.Unlock()
+		return
+	}
+	open := make([][]byte, 0, n)
+	for _, p := range s.reqs {
+		if isOpen(p) {
+			o := openRecord{ID: p.id, FirstByte: p.firstByte}
+			if p.meta != nil {
+				o.Received = p.meta.ReceivedAt
+			}
+			b, _ := json.Marshal(o)
+			open = append(open, b)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.j.Shipped(low, open); err != nil {
+		s.log.Error("accounting: cannot write journal checkpoint", "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.ckLow, s.ckOpen, s.ckSum = low, n, sum
+	s.mu.Unlock()
+}
+
+// isOpen reports whether p's workflow runs without its end: a restart
+// must close it. A request whose ID belongs to another request's workflow
+// is never signalled (see ship). Callers hold s.mu.
+func isOpen(p *pending) bool { return p.started && p.conflictWith == "" }
+
+// openRecord is the checkpoint's line for an open request: what closing
+// it as interrupted needs (IDs and times only).
+type openRecord struct {
+	ID        string    `json:"id"`
+	Received  time.Time `json:"received"`
+	FirstByte time.Time `json:"first_byte,omitzero"`
+}
+
+// openHash fingerprints an open request's record for checkpoint's change
+// detection (FNV-1a of the ID, and whether the first byte is known).
+func openHash(p *pending) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(p.id); i++ {
+		h = (h ^ uint64(p.id[i])) * 1099511628211
+	}
+	if !p.firstByte.IsZero() {
+		h = (h ^ 1) * 1099511628211
+	}
+	return h
 }
 
 // Stats returns the shipper's counters.

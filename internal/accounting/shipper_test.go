@@ -122,7 +122,7 @@ func startPipeline(t *testing.T, dir string, ft *fakeTemporal, coalesce time.Dur
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	p := &pipeline{j: j, s: s, rec: &Recorder{J: j, Log: log}}
+	p := &pipeline{j: j, s: s, rec: &Recorder{J: j}}
 	p.stop = func() { _ = j.Close(); cancel(); <-done }
 	return p
 }

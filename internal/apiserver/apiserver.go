@@ -45,6 +45,9 @@ type Deps struct {
 	Transport http.RoundTripper
 	// Getenv resolves ${VAR} in the configuration file. Nil: os.Getenv.
 	Getenv func(string) string
+	// JournalFile opens the journal's files. Nil: os.OpenFile; tests
+	// inject a failing disk.
+	JournalFile func(name string, flag int, perm os.FileMode) (accounting.File, error)
 }
 
 // Server is a running API process.
@@ -116,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	}, nil)
 	rec := deps.Recorder
 	if rec == nil {
-		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir})
+		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir, SegmentBytes: int64(cfg.JournalSegment), Log: log, OpenFile: deps.JournalFile})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -134,7 +137,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 			starter = c
 		}
 		s.Shipper = accounting.NewShipper(accounting.ShipperConfig{TaskQueue: cfg.TaskQueue}, starter, j, log)
-		rec = &accounting.Recorder{J: j, Log: log}
+		// Fail-closed: a request is served only once its start is on disk.
+		rec = &accounting.Recorder{J: j, Durable: cfg.AccountingMode != "open"}
 	}
 	transport := deps.Transport
 	if transport == nil {
@@ -171,7 +175,9 @@ func (s *Server) registerGauges() {
 		metrics.CounterFunc(reg, "aether_ship_conflicts_total", "Requests whose ID was held by another request's workflow: not recorded, logged in full at ERROR.", func() float64 { return float64(ship.Stats().Conflicts) })
 		metrics.CounterFunc(reg, "aether_journal_write_errors_total", "Failed journal writes (retried; new requests are refused while failing when fail-closed).", func() float64 { return float64(j.Stats().WriteErrors) })
 		metrics.CounterFunc(reg, "aether_journal_fsyncs_total", "Journal group commits.", func() float64 { return float64(j.Stats().Fsyncs) })
-		metrics.CounterFunc(reg, "aether_journal_lost_events_total", "Events dropped because the disk refused them until shutdown.", func() float64 { return float64(j.Stats().Lost) })
+		metrics.CounterFunc(reg, "aether_journal_lost_events_total", "Events the disk refused until shutdown; each was logged in full at ERROR.", func() float64 { return float64(j.Stats().Lost) })
+		metrics.GaugeFunc(reg, "aether_journal_unwritten_events", "Accounting events accepted but not yet on disk.", func() float64 { return float64(j.Stats().Unwritten) })
+		metrics.CounterFunc(reg, "aether_journal_refused_starts_total", "Requests whose start event the journal refused (disk failing or too far behind).", func() float64 { return float64(j.Stats().Refused) })
 	}
 	metrics.GaugeFunc(reg, "aether_config_version", "Configuration version of this replica's snapshot.", func() float64 { return float64(s.Catalog.Current().Version) })
 	metrics.GaugeFunc(reg, "aether_config_snapshot_age_seconds", "Time since this replica last loaded its configuration snapshot.", func() float64 { return time.Since(s.Catalog.Current().Loaded).Seconds() })

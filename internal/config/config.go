@@ -34,6 +34,7 @@ type Config struct {
 	RequestTimeout    time.Duration
 	SnapshotRefresh   time.Duration
 	JournalDir        string
+	JournalSegment    int
 	AccountingMode    string
 	LimitsMode        string
 	TemporalUIURL     string
@@ -79,6 +80,7 @@ var Vars = []Var{
 	{"AETHER_REQUEST_TIMEOUT", "10m", "upper bound on one proxied request, all attempts included", setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{"AETHER_SNAPSHOT_REFRESH", "1s", "how often the API checks Postgres for configuration changes (keys, providers, prices)", setDuration(func(c *Config) *time.Duration { return &c.SnapshotRefresh })},
 	{"AETHER_JOURNAL_DIR", "./data/journal", "directory of the durable accounting journal", setString(func(c *Config) *string { return &c.JournalDir }, false)},
+	{"AETHER_JOURNAL_SEGMENT_BYTES", "16777216", "size in bytes past which the journal starts a new segment file; shipped segments are deleted, so the journal needs about two segments plus its unshipped backlog on disk", setInt(func(c *Config) *int { return &c.JournalSegment }, 65536, 1<<30)},
 	{"AETHER_ACCOUNTING_FAILURE_MODE", "closed", "when the journal cannot be written: closed (503 to new requests) or open (serve and log)", setEnum(func(c *Config) *string { return &c.AccountingMode }, "closed", "open")},
 	{"AETHER_LIMITS_FAILURE_MODE", "open", "when limiter or budget state cannot be read: open (serve) or closed (429)", setEnum(func(c *Config) *string { return &c.LimitsMode }, "open", "closed")},
 	{"AETHER_ROUTING_ORDER", "provider", "candidate order: provider (provider priority, then key priority) or global (key global_priority across providers)", setEnum(func(c *Config) *string { return &c.RoutingOrder }, "provider", "global")},

@@ -95,6 +95,8 @@ type Options struct {
 	// starter instead of the in-memory recorder.
 	Journal  bool
 	Temporal accounting.Starter
+	// JournalFile opens the journal's files (tests of a failing disk).
+	JournalFile func(name string, flag int, perm os.FileMode) (accounting.File, error)
 }
 
 // Gateway is a running test gateway.
@@ -164,7 +166,7 @@ func New(t testing.TB, opts Options) *Gateway {
 	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }, Transport: opts.Transport}
 	switch {
 	case opts.Journal:
-		deps.Temporal = opts.Temporal
+		deps.Temporal, deps.JournalFile = opts.Temporal, opts.JournalFile
 	case opts.Recorder != nil:
 		deps.Recorder = opts.Recorder
 	default:

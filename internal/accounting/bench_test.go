@@ -1,0 +1,60 @@
+package accounting
+
+import (
+	"testing"
+	"time"
+
+	"aether/internal/core"
+)
+
+// BenchmarkRecorderStarted measures what the start event costs a request
+// on the hot path: queued only (fail-open) or waited for until it is on
+// disk (fail-closed, Recorder.Durable), one request at a time and with
+// many in parallel sharing group commits. The journal is on the test's
+// temporary directory, with fsync.
+func BenchmarkRecorderStarted(b *testing.B) {
+	plan := []core.Candidate{{Index: 0, ProviderID: 1, Provider: "p-openai", EndpointID: 1, KeyID: 1, KeyName: "primary", UpstreamModel: "gpt-4o-mini"},
+		{Index: 1, ProviderID: 1, Provider: "p-openai", EndpointID: 1, KeyID: 2, KeyName: "backup", UpstreamModel: "gpt-4o-mini"}}
+	for _, c := range []struct {
+		name     string
+		durable  bool
+		parallel bool
+	}{{"queued/serial", false, false}, {"durable/serial", true, false}, {"queued/parallel", false, true}, {"durable/parallel", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			j, err := OpenJournal(JournalConfig{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() {
+				for range j.Durable() {
+				}
+			}()
+			r := &Recorder{J: j, Durable: c.durable}
+			m := core.RequestMeta{RequestID: "0195f1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", UserID: 1, User: "tester", APIKeyID: 1, Model: "gpt-4o-mini",
+				Format: core.FormatOpenAI, Operation: core.OpGenerate, ReceivedAt: time.Now(), Deadline: time.Now().Add(10 * time.Minute)}
+			b.ReportAllocs()
+			// Queued starts outrun the disk here; the journal refuses
+			// them past MaxUnwritten, which is counted, not an error.
+			if c.parallel {
+				b.SetParallelism(16)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						_ = r.Started(m, plan)
+					}
+				})
+			} else {
+				for b.Loop() {
+					_ = r.Started(m, plan)
+				}
+			}
+			b.StopTimer()
+			st := j.Stats()
+			if c.durable && st.Refused > 0 {
+				b.Fatalf("%d durable starts refused", st.Refused)
+			}
+			b.ReportMetric(float64(st.Refused)/float64(b.N), "refused/op")
+			b.ReportMetric(float64(st.Appended)/float64(max(st.Fsyncs, 1)), "events/fsync")
+			_ = j.Close()
+		})
+	}
+}

@@ -1,0 +1,49 @@
+// Package accounting carries each request's events from the proxy to the
+// durable record: the proxy hands them to a local journal, and a shipper
+// delivers them to Temporal, one workflow per request, which writes them
+// to Postgres. The hot path never waits on Temporal or Postgres.
+//
+// # The journal
+//
+// Journal is an append-only log of segment files with one writer goroutine
+// doing group commits (one write and one fsync per batch). Starts and
+// later events are treated differently:
+//
+//   - A start event is refused while the journal is failing or too far
+//     behind (MaxUnwritten), so a bounded number of events waits in memory
+//     whatever the backlog. With Recorder.Durable (fail-closed accounting)
+//     Started waits for the start's own group commit: a request is served
+//     only once its record exists, and a start whose write failed is
+//     dropped and answered with ErrJournalFailed (the request gets 503 and
+//     leaves no record). Waiting happens before the upstream is called, not
+//     overlapped with it: the upstream would otherwise do, and bill, work
+//     for a request that is then refused.
+//   - A later event (first byte, end) of an accepted request is always
+//     taken, never blocks, and is retried until the disk accepts it. At
+//     shutdown, what the disk still refuses after CloseRetry is logged in
+//     full at ERROR as its only record, and counted.
+//
+// While failing, the journal lets one start through whenever nothing else
+// waits for the disk; that write is the probe that finds the disk working
+// again.
+//
+// # Checkpoint and open requests
+//
+// The shipper writes a checkpoint: the sequence number below which every
+// entry was delivered, and one line per request whose start was delivered
+// but whose end was not (the requests it holds as started). Entries below
+// the checkpoint are never read again and their segments are deleted, so
+// the checkpoint never waits for a long stream to end, and shipped space
+// is reclaimed: a segment is deleted once it is wholly below the
+// checkpoint, and a fully shipped current segment past ReclaimBytes is
+// replaced by a new one.
+//
+// After a crash, the next process reads the checkpoint's open requests and
+// the entries after it. Every request without an end is closed at once as
+// failed/interrupted: one whose start was delivered by signal to its
+// existing workflow (never a new start), keeping the first byte the
+// workflow already holds; one whose start was not delivered by a start
+// that carries everything journaled. The checkpoint is rewritten when its
+// mark or its set of open requests changes; its size is proportional to
+// the requests in flight, held in memory by the shipper anyway.
+package accounting
