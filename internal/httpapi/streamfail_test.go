@@ -103,8 +103,31 @@ func TestStreamFailsPartWay(t *testing.T) {
 			if rec.FirstByte.IsZero() {
 				t.Fatal("no first-byte event")
 			}
+			// The attempt is counted with its class, and not as a failover:
+			// nothing was tried after it.
+			metrics := getMetrics(t, g)
+			if want := `result="` + string(tt.class) + `"} 1`; !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks the attempt %s", want)
+			}
+			if strings.Contains(metrics, `aether_failovers_total{`) {
+				t.Errorf("counted as a failover:\n%s", metrics)
+			}
 		})
 	}
+}
+
+func getMetrics(t *testing.T, g *gatewaytest.Gateway) string {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // directStream sends the request to the simulated upstream itself, with

@@ -91,7 +91,11 @@ func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass
 		result = string(class)
 	}
 	m.Attempts.WithLabelValues(string(format), provider, result).Inc()
-	if class != core.ErrNone && class != core.ErrClientRequest && class != core.ErrClientCancelled && class != core.ErrStreamCut && class != core.ErrShutdown {
+	switch class {
+	case core.ErrNone, core.ErrClientRequest, core.ErrClientCancelled, core.ErrShutdown:
+	case core.ErrStreamCut, core.ErrUpstreamStreamError, core.ErrStreamTruncated:
+		// Failed after the first byte: nothing is tried after them.
+	default:
 		m.Failovers.WithLabelValues(provider, string(class)).Inc()
 	}
 }
