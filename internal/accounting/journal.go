@@ -626,8 +626,10 @@ func (j *Journal) Shipped(seq uint64, open [][]byte) error {
 	if err != nil {
 		// A full disk must not keep the journal from freeing itself:
 		// delete the segments the deliveries allow, then try again. A
-		// crash between the two replays the old checkpoint, which only
-		// costs duplicate deliveries.
+		// crash before a checkpoint is written again restarts from the
+		// old one: delivered events are delivered again (harmless), and
+		// a request opened since it is closed at its deadline by its
+		// workflow rather than at the restart.
 		j.truncateLocked(seq)
 		err = j.writeCheckpoint(seq, open)
 	}
