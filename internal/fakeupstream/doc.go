@@ -63,7 +63,7 @@
 // # Events
 //
 // With C = Chunks text deltas, a stream holds these events, which is what
-// CutAfter counts:
+// CutAfter, StreamErrorAfter and EndAfter count:
 //
 //	OpenAI chat    role chunk, C content chunks, finish chunk,
 //	               usage chunk (only with stream_options.include_usage), [DONE]
