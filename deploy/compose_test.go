@@ -18,7 +18,7 @@ func TestComposeFileValidates(t *testing.T) {
 	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  root,
 		ConfigFiles: []types.ConfigFile{{Filename: file}},
-		Environment: types.Mapping{"AETHER_ENCRYPTION_KEY": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		Environment: types.Mapping{"AETHER_ENCRYPTION_KEY": testKey, "AETHER_ADMIN_TOKEN": testToken},
 	}, func(o *loader.Options) { o.SetProjectName("aether", true) })
 	if err != nil {
 		t.Fatalf("compose file does not validate: %v", err)
@@ -35,14 +35,28 @@ func TestComposeFileValidates(t *testing.T) {
 	}
 }
 
-func TestComposeRequiresEncryptionKey(t *testing.T) {
+const (
+	testKey   = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testToken = "5f0c9e2a7b4d81e6c3a9f7d2b0e4c6a8"
+)
+
+// TestComposeRequiresSecrets: the file refuses to start without the
+// encryption key or the admin token; neither has a default (issue 8: a
+// default admin token is a public one).
+func TestComposeRequiresSecrets(t *testing.T) {
 	root, _ := filepath.Abs("..")
-	_, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  root,
-		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.temporal.yml")}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) { o.SetProjectName("aether", true) })
-	if err == nil {
-		t.Fatal("compose file loaded without AETHER_ENCRYPTION_KEY")
+	for _, env := range []types.Mapping{
+		{},
+		{"AETHER_ADMIN_TOKEN": testToken},
+		{"AETHER_ENCRYPTION_KEY": testKey},
+	} {
+		_, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+			WorkingDir:  root,
+			ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.temporal.yml")}},
+			Environment: env,
+		}, func(o *loader.Options) { o.SetProjectName("aether", true) })
+		if err == nil {
+			t.Errorf("compose file loaded with only %v", env)
+		}
 	}
 }

@@ -14,9 +14,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestCommands drives the common operations against a real gateway.
 func TestCommands(t *testing.T) {
-	g := gatewaytest.New(t, gatewaytest.Options{AdminToken: "ctl-admin-token-000001"})
+	g := gatewaytest.New(t, gatewaytest.Options{AdminToken: "ctl-admin-token-000001-4e8b1f6a2c9d07e3"})
 	t.Setenv("AETHER_ADMIN_URL", g.URL)
-	t.Setenv("AETHER_ADMIN_TOKEN", "ctl-admin-token-000001")
+	t.Setenv("AETHER_ADMIN_TOKEN", "ctl-admin-token-000001-4e8b1f6a2c9d07e3")
 	ctl := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"aether/internal/apiserver"
@@ -24,6 +25,11 @@ func main() {
 	logw := logging.NewAsyncWriter(os.Stderr)
 	defer logw.Close()
 	log := logging.New(logw, cfg.LogLevel, cfg.LogFormat)
+	if cfg.MemoryLimit > 0 {
+		// Soft limit: the GC works harder near it, and freed memory goes
+		// back to the OS, after a burst of large request bodies.
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {

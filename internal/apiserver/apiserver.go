@@ -150,8 +150,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, s.Metrics, s.Limits, log)
 	s.registerGauges()
 	s.Handler = httpapi.New(httpapi.Config{
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Metrics:      promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		MaxInflightBodyBytes: cfg.MaxInflightBody,
+		BodyReadTimeout:      cfg.BodyReadTimeout,
+		Log:                  log,
+		Observer:             s.Metrics,
+		Metrics:              promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
 		Admin: httpapi.AdminConfig{
 			Token: cfg.AdminToken, Store: st, Breakers: s.Breakers, TemporalUIURL: cfg.TemporalUIURL,
 			Namespace: cfg.TemporalNamespace, Refresh: s.Catalog.Load,

@@ -30,6 +30,9 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	MaxBodyBytes      int64
+	BodyReadTimeout   time.Duration
+	MaxInflightBody   int64
+	MemoryLimit       int64
 	FirstByteTimeout  time.Duration
 	RequestTimeout    time.Duration
 	SnapshotRefresh   time.Duration
@@ -71,11 +74,14 @@ var Vars = []Var{
 	{"AETHER_TEMPORAL_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI base URL, used for links to a request's workflow", setURL(func(c *Config) *string { return &c.TemporalUIURL }, "http://", "https://")},
 	{"AETHER_CONFIG", "", "declarative YAML file seeding providers, endpoints, keys, models, prices, users and gateway keys at start-up (empty: none)", setString(func(c *Config) *string { return &c.ConfigFile }, true)},
 	{"AETHER_ENCRYPTION_KEY", "", "32-byte key (64 hex characters or base64) encrypting provider secrets with AES-256-GCM; required", setKey},
-	{"AETHER_ADMIN_TOKEN", "", "bearer token of the admin API (empty: admin API disabled)", setString(func(c *Config) *string { return &c.AdminToken }, true)},
+	{"AETHER_ADMIN_TOKEN", "", "bearer token of the admin API, at least 32 random characters (openssl rand -hex 32); empty: admin API disabled", setAdminToken},
 	{"AETHER_LOG_LEVEL", "info", "debug, info, warn or error", setLevel},
 	{"AETHER_LOG_FORMAT", "json", "json or text", setEnum(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
 	{"AETHER_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for in-flight requests and streams to finish", setDuration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"AETHER_MAX_BODY_BYTES", "33554432", "largest accepted request body in bytes (413 above it)", setBytes},
+	{"AETHER_MAX_BODY_BYTES", "33554432", "largest accepted request body in bytes (413 above it)", setBytes(func(c *Config) *int64 { return &c.MaxBodyBytes })},
+	{"AETHER_MAX_INFLIGHT_BODY_BYTES", "536870912", "most bytes of request bodies held in memory at once, all requests together (503 above it); at least AETHER_MAX_BODY_BYTES", setBytes(func(c *Config) *int64 { return &c.MaxInflightBody })},
+	{"AETHER_BODY_READ_TIMEOUT", "30s", "time a client has, from the request's start, to send its whole body (408 after it)", setDuration(func(c *Config) *time.Duration { return &c.BodyReadTimeout })},
+	{"AETHER_MEMORY_LIMIT", "", "API: soft memory limit of the Go runtime, such as 1GiB (empty: GOMEMLIMIT, else none)", setMemoryLimit},
 	{"AETHER_STREAM_FIRST_BYTE_TIMEOUT", "30s", "default time an upstream has to send its first event before the gateway fails over", setDuration(func(c *Config) *time.Duration { return &c.FirstByteTimeout })},
 	{"AETHER_REQUEST_TIMEOUT", "10m", "upper bound on one proxied request, all attempts included", setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{"AETHER_SNAPSHOT_REFRESH", "1s", "how often the API checks Postgres for configuration changes (keys, providers, prices)", setDuration(func(c *Config) *time.Duration { return &c.SnapshotRefresh })},
@@ -108,6 +114,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if err := v.set(&c, val); err != nil {
 			return Config{}, fmt.Errorf("config: %s: %w", v.Name, err)
 		}
+	}
+	if c.MaxInflightBody < c.MaxBodyBytes {
+		return Config{}, fmt.Errorf("config: AETHER_MAX_INFLIGHT_BODY_BYTES: %d is below AETHER_MAX_BODY_BYTES (%d), so the largest body could never be read", c.MaxInflightBody, c.MaxBodyBytes)
 	}
 	return c, nil
 }
@@ -214,12 +223,80 @@ func setRetention(field func(*Config) *time.Duration) func(*Config, string) erro
 	}
 }
 
-func setBytes(c *Config, v string) error {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return fmt.Errorf("%q is not a positive number of bytes", v)
+func setBytes(field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a positive number of bytes", v)
+		}
+		*field(c) = n
+		return nil
 	}
-	c.MaxBodyBytes = n
+}
+
+// setMemoryLimit accepts what GOMEMLIMIT accepts: a number of bytes with an
+// optional B, KiB, MiB, GiB or TiB suffix. Empty leaves the runtime's own
+// setting (GOMEMLIMIT, else none) alone.
+func setMemoryLimit(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size such as 1GiB or 805306368", v)
+	}
+	c.MemoryLimit = n * mult
+	return nil
+}
+
+// placeholderTokens are admin tokens copied from examples: they are public,
+// so the API refuses to start with one rather than expose the admin API.
+var placeholderTokens = []string{"changeme", "changemenow", "replaceme", "secret", "password", "admin", "token",
+	"admintoken", "secrettoken", "mytoken", "yourtoken", "default", "example", "placeholder", "test", "dev", "aether"}
+
+// setAdminToken refuses an admin token that can be guessed: shorter than
+// 32 characters, a known placeholder (also repeated to length), or made of
+// fewer than 8 distinct characters. Empty turns the admin API off.
+func setAdminToken(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	const fix = "; generate one with: openssl rand -hex 32"
+	if len(v) < 32 {
+		return fmt.Errorf("is %d characters; it must be at least 32%s", len(v), fix)
+	}
+	norm := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return -1
+	}, v)
+	for _, p := range placeholderTokens {
+		if rest := strings.ReplaceAll(norm, p, ""); len(rest) < 8 {
+			return fmt.Errorf("is a placeholder, not a secret%s", fix)
+		}
+	}
+	distinct := map[rune]bool{}
+	for _, r := range v {
+		distinct[r] = true
+	}
+	if len(distinct) < 8 {
+		return fmt.Errorf("has only %d distinct characters%s", len(distinct), fix)
+	}
+	c.AdminToken = v
 	return nil
 }
 

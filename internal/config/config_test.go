@@ -43,6 +43,14 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"bad database url", map[string]string{"AETHER_DATABASE_URL": "mysql://x"}, "AETHER_DATABASE_URL"},
 		{"bad mode", map[string]string{"AETHER_ACCOUNTING_FAILURE_MODE": "maybe"}, "AETHER_ACCOUNTING_FAILURE_MODE"},
 		{"bad level", map[string]string{"AETHER_LOG_LEVEL": "loud"}, "AETHER_LOG_LEVEL"},
+		{"short admin token", map[string]string{"AETHER_ADMIN_TOKEN": "0123456789abcdef0123456789abcde"}, "AETHER_ADMIN_TOKEN"},
+		{"placeholder admin token", map[string]string{"AETHER_ADMIN_TOKEN": "change-me"}, "AETHER_ADMIN_TOKEN"},
+		{"padded placeholder admin token", map[string]string{"AETHER_ADMIN_TOKEN": "CHANGE-ME-change-me-change-me-change-me"}, "AETHER_ADMIN_TOKEN"},
+		{"placeholder word and a counter", map[string]string{"AETHER_ADMIN_TOKEN": "password-password-password-0000001"}, "AETHER_ADMIN_TOKEN"},
+		{"low-entropy admin token", map[string]string{"AETHER_ADMIN_TOKEN": "abababababababababababababababab"}, "AETHER_ADMIN_TOKEN"},
+		{"bad body timeout", map[string]string{"AETHER_BODY_READ_TIMEOUT": "0s"}, "AETHER_BODY_READ_TIMEOUT"},
+		{"in-flight cap below body limit", map[string]string{"AETHER_MAX_INFLIGHT_BODY_BYTES": "1000", "AETHER_MAX_BODY_BYTES": "2000"}, "AETHER_MAX_INFLIGHT_BODY_BYTES"},
+		{"bad memory limit", map[string]string{"AETHER_MEMORY_LIMIT": "lots"}, "AETHER_MEMORY_LIMIT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +69,27 @@ func TestLoadRejectsBadValues(t *testing.T) {
 				t.Fatalf("error %q should be one line naming %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestAdminToken: a generated token is accepted and empty leaves the admin
+// API off, while short and placeholder tokens stop start-up (see
+// TestLoadRejectsBadValues).
+func TestAdminToken(t *testing.T) {
+	for _, tok := range []string{"", "3f9a1c0e7b2d4856a9e1f0c3b7d2e8a41c6f9b0d2e7a3c5f8b1d4e6a9c0f2b7d", "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5"} {
+		c, err := Load(env(map[string]string{"AETHER_ENCRYPTION_KEY": hexKey, "AETHER_ADMIN_TOKEN": tok}))
+		if err != nil || c.AdminToken != tok {
+			t.Errorf("token %q: %v", tok, err)
+		}
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	for v, want := range map[string]int64{"": 0, "805306368": 805306368, "768MiB": 768 << 20, "1GiB": 1 << 30, "2048KiB": 2 << 20, "512B": 512} {
+		c, err := Load(env(map[string]string{"AETHER_ENCRYPTION_KEY": hexKey, "AETHER_MEMORY_LIMIT": v}))
+		if err != nil || c.MemoryLimit != want {
+			t.Errorf("%q: %d, %v; want %d", v, c.MemoryLimit, err, want)
+		}
 	}
 }
 

@@ -81,6 +81,8 @@ type Options struct {
 	Env map[string]string
 	// Config adjusts the process configuration before start.
 	Config func(*config.Config)
+	// Log replaces the test logger (tests of the access log).
+	Log *slog.Logger
 	// DatabaseURL shares a database with another gateway (a second
 	// replica); empty gives this gateway a database of its own.
 	DatabaseURL string
@@ -175,7 +177,11 @@ func New(t testing.TB, opts Options) *Gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	srv, err := apiserver.New(ctx, cfg, Logger(t), deps)
+	log := opts.Log
+	if log == nil {
+		log = Logger(t)
+	}
+	srv, err := apiserver.New(ctx, cfg, log, deps)
 	if err != nil {
 		cancel()
 		t.Fatalf("gateway start-up: %v", err)

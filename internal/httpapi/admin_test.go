@@ -19,7 +19,7 @@ import (
 	"aether/internal/testenv"
 )
 
-const adminToken = "admin-token-for-tests-0001"
+const adminToken = "admin-token-for-tests-0001-9f3c2a7e5b1d"
 
 type adminClient struct {
 	t   *testing.T

@@ -1,39 +1,14 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
 
 	"aether/internal/core"
 	"aether/internal/jsonbody"
 	"aether/internal/proxy"
 	"aether/internal/upstream"
 )
-
-// readJSON reads a bounded JSON object body, answering the client itself
-// (413 or 400) when it cannot.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect) (*jsonbody.Object, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			d.WriteError(w, http.StatusRequestEntityTooLarge, core.KindTooLarge, "Request body is larger than the gateway accepts.")
-			return nil, false
-		}
-		d.WriteError(w, http.StatusBadRequest, core.KindInvalidRequest, "Could not read the request body.")
-		return nil, false
-	}
-	obj, err := jsonbody.Parse(body)
-	if err != nil {
-		d.WriteError(w, http.StatusBadRequest, core.KindInvalidRequest, "The request body is not a valid JSON object.")
-		return nil, false
-	}
-	return obj, true
-}
 
 // inbound fills the parts of an Inbound every route shares.
 func (s *Server) inbound(r *http.Request, d core.Dialect, op core.Operation) *proxy.Inbound {
@@ -49,60 +24,47 @@ func (s *Server) inbound(r *http.Request, d core.Dialect, op core.Operation) *pr
 	}
 }
 
-// modelBody returns a Body func that rewrites only "model" (STYLE: the
-// body is otherwise forwarded byte for byte).
-func modelBody(obj *jsonbody.Object, requested string) func(string) ([]byte, bool) {
-	return func(upstreamModel string) ([]byte, bool) {
-		if upstreamModel == requested {
-			return obj.Body, false
-		}
-		return obj.Set("model", jsonbody.Quote(upstreamModel)), false
-	}
-}
-
 func fixedPath(p string) func(string) string { return func(string) string { return p } }
 
-// bodyRoute handles the APIs that name the model in the body.
-func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) (*proxy.Inbound, *jsonbody.Object, bool) {
-	obj, ok := s.readJSON(w, r, d)
+// bodyRoute handles the APIs that name the model in the body. The caller
+// calls release once the request is over.
+func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) (in *proxy.Inbound, ub *upstreamBody, release func(), ok bool) {
+	obj, release, ok := s.readJSON(w, r, d)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	model, ok := obj.String("model")
 	if !ok || model == "" {
-		d.WriteError(w, http.StatusBadRequest, core.KindInvalidRequest, `The request has no "model".`)
-		return nil, nil, false
+		release()
+		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
+		return nil, nil, nil, false
 	}
-	in := s.inbound(r, d, op)
+	in = s.inbound(r, d, op)
 	in.Model = model
 	in.Stream = op == core.OpGenerate && obj.Bool("stream")
-	in.Body = modelBody(obj, model)
+	ub = &upstreamBody{obj: obj, model: model}
+	in.Body = ub.forModel
 	in.Path = fixedPath(path)
-	return in, obj, true
+	return in, ub, release, true
 }
 
 func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
-	in, obj, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/chat/completions")
+	in, ub, release, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/chat/completions")
 	if !ok {
 		return
 	}
-	if in.Stream && !includesUsage(obj) {
+	defer release()
+	if in.Stream && !includesUsage(ub.obj) {
 		// Ask for the usage chunk the client did not request, so a stream
 		// is never recorded with zero tokens; the proxy withholds it.
-		in.Body = func(upstreamModel string) ([]byte, bool) {
-			body, _ := modelBody(obj, in.Model)(upstreamModel)
-			o, err := jsonbody.Parse(body)
-			if err != nil {
-				return body, false
+		opts := []byte(`{"include_usage":true}`)
+		if raw := ub.obj.Raw("stream_options"); len(raw) > 0 && raw[0] == '{' {
+			if so, err := jsonbody.Parse(raw); err == nil {
+				opts = so.Set("include_usage", []byte("true"))
 			}
-			opts := []byte(`{"include_usage":true}`)
-			if raw := o.Raw("stream_options"); len(raw) > 0 && raw[0] == '{' {
-				if so, err := jsonbody.Parse(raw); err == nil {
-					opts = so.Set("include_usage", []byte("true"))
-				}
-			}
-			return o.Set("stream_options", opts), true
 		}
+		ub.obj.Edit("stream_options", opts)
+		ub.injected = true
 	}
 	s.proxy.Serve(w, r, in)
 }
@@ -117,26 +79,32 @@ func includesUsage(obj *jsonbody.Object) bool {
 }
 
 func (s *Server) openAIResponses(w http.ResponseWriter, r *http.Request) {
-	if in, _, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/responses"); ok {
-		s.proxy.Serve(w, r, in)
-	}
+	s.serveBodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/responses")
 }
 
 func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
-	if in, _, ok := s.bodyRoute(w, r, dAnthropic, core.OpGenerate, "/v1/messages"); ok {
-		s.proxy.Serve(w, r, in)
-	}
+	s.serveBodyRoute(w, r, dAnthropic, core.OpGenerate, "/v1/messages")
 }
 
 func (s *Server) anthropicCountTokens(w http.ResponseWriter, r *http.Request) {
-	if in, _, ok := s.bodyRoute(w, r, dAnthropic, core.OpCountTokens, "/v1/messages/count_tokens"); ok {
-		s.proxy.Serve(w, r, in)
+	s.serveBodyRoute(w, r, dAnthropic, core.OpCountTokens, "/v1/messages/count_tokens")
+}
+
+func (s *Server) serveBodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) {
+	in, _, release, ok := s.bodyRoute(w, r, d, op, path)
+	if !ok {
+		return
 	}
+	defer release()
+	s.proxy.Serve(w, r, in)
 }
 
 // geminiAction serves /v1beta/models/{model}:{action} and the /v1 alias.
 func (s *Server) geminiAction(w http.ResponseWriter, r *http.Request) {
-	target := chi.URLParam(r, "id")
+	target, ok := modelParam(w, r, dGemini)
+	if !ok {
+		return
+	}
 	model, action, ok := strings.Cut(target, ":")
 	model = strings.TrimPrefix(model, "models/")
 	var op core.Operation
@@ -152,13 +120,14 @@ func (s *Server) geminiAction(w http.ResponseWriter, r *http.Request) {
 		ok = false
 	}
 	if !ok || model == "" {
-		dGemini.WriteError(w, http.StatusNotFound, core.KindNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
+		refuse(w, dGemini, http.StatusNotFound, core.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
 		return
 	}
-	obj, ok := s.readJSON(w, r, dGemini)
+	obj, release, ok := s.readJSON(w, r, dGemini)
 	if !ok {
 		return
 	}
+	defer release()
 	version := "/v1beta"
 	if strings.HasPrefix(r.URL.Path, "/v1/") {
 		version = "/v1"

@@ -94,18 +94,21 @@ func (s *Server) auth(d core.Dialect) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			snap := s.catalog()
 			if snap == nil {
-				d.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway is starting.")
+				refuse(w, d, http.StatusServiceUnavailable, core.KindUnavailable, reasonStarting, "The gateway is starting.")
 				return
 			}
 			key := gatewayKey(r)
 			if key == "" {
-				d.WriteError(w, http.StatusUnauthorized, core.KindAuthentication, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
+				refuse(w, d, http.StatusUnauthorized, core.KindAuthentication, reasonAuth, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
 				return
 			}
 			caller, err := snap.Authenticate(key, s.now())
 			if err != nil {
-				d.WriteError(w, http.StatusUnauthorized, core.KindAuthentication, "Invalid API key.")
+				refuse(w, d, http.StatusUnauthorized, core.KindAuthentication, reasonAuth, "Invalid API key.")
 				return
+			}
+			if x, ok := w.(*exchange); ok {
+				x.keyID = caller.Key.ID
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, caller)))
 		})

@@ -2,32 +2,50 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
 	"aether/internal/catalog"
 	"aether/internal/core"
+	"aether/internal/routing"
 )
 
 // visibleModels lists the models this caller may use through format.
 func (s *Server) visibleModels(r *http.Request, format core.Format) []*catalog.Model {
-	c := CallerFrom(r.Context())
+	snap := s.catalog()
 	var out []*catalog.Model
-	for _, m := range s.catalog().Models() {
-		if !catalog.Allowed(c.Key.AllowedModels, m.Name) || !catalog.Allowed(c.User.AllowedModels, m.Name) {
-			continue
-		}
-		for _, rt := range m.Routes {
-			if ep := rt.Provider.Endpoints[format]; ep != nil && ep.Active && rt.Provider.Active {
-				out = append(out, m)
-				break
-			}
+	for _, m := range snap.Models() {
+		if s.usable(r, snap, m.Name, format) {
+			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// visibleModel finds one model (by name or alias) the caller may use.
+func (s *Server) visibleModel(r *http.Request, name string, format core.Format) (*catalog.Model, bool) {
+	snap := s.catalog()
+	m, ok := snap.Model(name)
+	if !ok || !s.usable(r, snap, name, format) {
+		return nil, false
+	}
+	return m, true
+}
+
+// usable reports whether a request for model through format would be
+// routed: the key's and the user's allowed models, providers and formats,
+// and at least one active endpoint and key. It asks routing itself, so the
+// lists never disagree with what a request gets. Open breakers are ignored:
+// they pass.
+func (s *Server) usable(r *http.Request, snap *catalog.Snapshot, model string, format core.Format) bool {
+	plan, err := routing.Select(snap, routing.Request{Caller: CallerFrom(r.Context()), Model: model, Format: format, Now: s.now()}, nil, routing.OrderProvider)
+	return err == nil && len(plan.Candidates) > 0
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -79,22 +97,23 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 // getModel answers GET /v1/models/{id}.
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 	d := dialectFor(r)
-	id := chi.URLParam(r, "id")
-	for _, m := range s.visibleModels(r, d.Format()) {
-		if m.Name != id {
-			continue
-		}
-		switch d.Format() {
-		case core.FormatAnthropic:
-			writeJSON(w, anthropicModel(m))
-		case core.FormatGemini:
-			writeJSON(w, geminiModelObj(m))
-		default:
-			writeJSON(w, openAIModel(m))
-		}
+	id, ok := modelParam(w, r, d)
+	if !ok {
 		return
 	}
-	d.WriteError(w, http.StatusNotFound, core.KindNotFound, "The model "+id+" does not exist.")
+	m, ok := s.visibleModel(r, id, d.Format())
+	if !ok {
+		refuse(w, d, http.StatusNotFound, core.KindNotFound, reasonUnknownModel, fmt.Sprintf("The model %.64q does not exist.", id))
+		return
+	}
+	switch d.Format() {
+	case core.FormatAnthropic:
+		writeJSON(w, anthropicModel(m))
+	case core.FormatGemini:
+		writeJSON(w, geminiModelObj(m))
+	default:
+		writeJSON(w, openAIModel(m))
+	}
 }
 
 func (s *Server) geminiModels(w http.ResponseWriter, r *http.Request) {
@@ -107,12 +126,36 @@ func (s *Server) geminiModels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) geminiModel(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(chi.URLParam(r, "id"), "models/")
-	for _, m := range s.visibleModels(r, core.FormatGemini) {
-		if m.Name == id {
-			writeJSON(w, geminiModelObj(m))
-			return
-		}
+	id, ok := modelParam(w, r, dGemini)
+	if !ok {
+		return
 	}
-	dGemini.WriteError(w, http.StatusNotFound, core.KindNotFound, "models/"+id+" is not found.")
+	id = strings.TrimPrefix(id, "models/")
+	m, ok := s.visibleModel(r, id, core.FormatGemini)
+	if !ok {
+		refuse(w, dGemini, http.StatusNotFound, core.KindNotFound, reasonUnknownModel, fmt.Sprintf("models/%.64s is not found.", id))
+		return
+	}
+	writeJSON(w, geminiModelObj(m))
+}
+
+// modelParam returns the {id} path segment decoded exactly once. Go leaves
+// a path with an escape such as %2F in RawPath and chi then routes on the
+// raw form, while %00 alone is decoded before routing; decoding here makes
+// both the same (issue 8). A name with a control character is refused.
+func modelParam(w http.ResponseWriter, r *http.Request, d core.Dialect) (string, bool) {
+	v := chi.URLParam(r, "id")
+	if r.URL.RawPath != "" {
+		u, err := url.PathUnescape(v)
+		if err != nil {
+			refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadPath, "The model name in the path is not validly percent-encoded.")
+			return "", false
+		}
+		v = u
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadPath, "The model name in the path contains a control character.")
+		return "", false
+	}
+	return v, true
 }

@@ -3,6 +3,9 @@
 package httpapi
 
 import (
+	"cmp"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -20,6 +23,17 @@ import (
 // Config configures the router.
 type Config struct {
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes caps the request-body bytes held in memory by
+	// all requests together; above it a request is refused with 503.
+	// Zero: 16 × MaxBodyBytes.
+	MaxInflightBodyBytes int64
+	// BodyReadTimeout bounds the time from a request's start to the end of
+	// its body; zero: no bound.
+	BodyReadTimeout time.Duration
+	// Log receives one access line per response the proxy did not log.
+	Log *slog.Logger
+	// Observer counts responses and buffered body bytes.
+	Observer Observer
 	// Metrics serves GET /metrics (Prometheus text format).
 	Metrics http.Handler
 	// Admin configures /admin/v1; it is off when Admin.Token is empty.
@@ -33,6 +47,7 @@ type Server struct {
 	cfg     Config
 	catalog func() *catalog.Snapshot
 	proxy   *proxy.Proxy
+	bodies  *bodyBudget
 	now     func() time.Time
 }
 
@@ -41,7 +56,9 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, p *proxy.Proxy) *Server 
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 32 << 20
 	}
-	return &Server{cfg: cfg, catalog: snapshot, proxy: p, now: time.Now}
+	cfg.MaxInflightBodyBytes = cmp.Or(cfg.MaxInflightBodyBytes, 16*cfg.MaxBodyBytes)
+	bodies := &bodyBudget{max: cfg.MaxInflightBodyBytes, obs: cfg.Observer}
+	return &Server{cfg: cfg, catalog: snapshot, proxy: p, bodies: bodies, now: time.Now}
 }
 
 var (
@@ -55,6 +72,7 @@ func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(s.requestID)
+	r.Use(s.access)
 
 	// Unauthenticated: Claude Code's HEAD / preconnect, and health.
 	r.Head("/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
@@ -87,10 +105,10 @@ func (s *Server) Routes() http.Handler {
 		s.cfg.Extra(r)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		dialectFor(r).WriteError(w, http.StatusNotFound, core.KindNotFound, "Unknown path "+r.URL.Path)
+		refuse(w, dialectFor(r), http.StatusNotFound, core.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		dialectFor(r).WriteError(w, http.StatusMethodNotAllowed, core.KindInvalidRequest, r.Method+" is not allowed on "+r.URL.Path)
+		refuse(w, dialectFor(r), http.StatusMethodNotAllowed, core.KindInvalidRequest, reasonMethodNotAllowed, fmt.Sprintf("%.16s is not allowed on %.64q", r.Method, r.URL.Path))
 	})
 	return r
 }

@@ -120,6 +120,67 @@ func (o *Object) Set(key string, value []byte) []byte {
 	return out.Bytes()
 }
 
+// Edit is Set that changes o itself: it writes into the spare capacity of
+// o.Body when the result fits, so a large body is never copied to rename
+// its model, and keeps Fields in step. It overwrites the bytes of o.Body,
+// so it is only for a body nobody else holds; Clone first otherwise.
+func (o *Object) Edit(key string, value []byte) {
+	found := false
+	for i := len(o.Fields) - 1; i >= 0; i-- { // back to front: earlier offsets stay valid
+		if f := &o.Fields[i]; f.Key == key {
+			o.splice(f.Start, f.End, value)
+			f.End = f.Start + len(value)
+			found = true
+		}
+	}
+	if found {
+		return
+	}
+	end := bytes.LastIndexByte(o.Body, '}')
+	member := make([]byte, 0, len(key)+len(value)+4)
+	if len(o.Fields) > 0 {
+		member = append(member, ',')
+	}
+	member = append(member, Quote(key)...)
+	member = append(member, ':')
+	start := end + len(member)
+	member = append(member, value...)
+	o.splice(end, end, member)
+	o.Fields = append(o.Fields, Field{Key: key, Start: start, End: start + len(value)})
+}
+
+// splice replaces o.Body[start:end] with ins, in place when the capacity
+// allows, and shifts the fields that follow.
+func (o *Object) splice(start, end int, ins []byte) {
+	old := o.Body
+	n := len(old) + len(ins) - (end - start)
+	if n <= cap(old) {
+		b := old[:cap(old)]
+		copy(b[start+len(ins):], old[end:]) // copy moves overlapping bytes correctly
+		copy(b[start:], ins)
+		o.Body = b[:n]
+	} else {
+		b := make([]byte, n)
+		copy(b, old[:start])
+		copy(b[start:], ins)
+		copy(b[start+len(ins):], old[end:])
+		o.Body = b
+	}
+	for i := range o.Fields {
+		if o.Fields[i].Start >= end { // values are never empty, so not the one replaced
+			o.Fields[i].Start += n - len(old)
+			o.Fields[i].End += n - len(old)
+		}
+	}
+}
+
+// Clone returns a copy of o with extra bytes of spare capacity for Edit.
+func (o *Object) Clone(extra int) *Object {
+	b := make([]byte, len(o.Body), len(o.Body)+extra)
+	copy(b, o.Body)
+	return &Object{Body: b, Fields: append([]Field(nil), o.Fields...)}
+}
+
 // Quote encodes s as a JSON string.
 func Quote(s string) []byte {
 	b, _ := json.Marshal(s)

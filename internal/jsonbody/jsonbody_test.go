@@ -104,3 +104,57 @@ func FuzzSet(f *testing.F) {
 		}
 	})
 }
+
+// TestEditInPlace: Edit gives what Set gives, reuses the body's spare
+// capacity instead of copying, and keeps the index usable for more edits.
+func TestEditInPlace(t *testing.T) {
+	tests := []struct {
+		name, body string
+		edits      [][2]string
+		want       string
+	}{
+		{"longer model", `{"model":"a","messages":[1,2,3],"stream":true}`, [][2]string{{"model", `"claude-sonnet-4-5-20250929"`}},
+			`{"model":"claude-sonnet-4-5-20250929","messages":[1,2,3],"stream":true}`},
+		{"shorter model", `{"messages":[1],"model":"a-very-long-name","x":{"model":"keep"}}`, [][2]string{{"model", `"b"`}},
+			`{"messages":[1],"model":"b","x":{"model":"keep"}}`},
+		{"model then stream options", `{"model":"a","stream":true}`, [][2]string{{"model", `"bb"`}, {"stream_options", `{"include_usage":true}`}, {"model", `"c"`}},
+			`{"model":"c","stream":true,"stream_options":{"include_usage":true}}`},
+		{"repeated key", `{"model":"a","model":"b","n":1}`, [][2]string{{"model", `"long-name"`}, {"n", `2`}},
+			`{"model":"long-name","model":"long-name","n":2}`},
+		{"append to empty", `{ }`, [][2]string{{"model", `"m"`}}, `{ "model":"m"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, room := range []int{0, 256} {
+				buf := make([]byte, len(tt.body), len(tt.body)+room)
+				copy(buf, tt.body)
+				o, err := Parse(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range tt.edits {
+					o.Edit(e[0], []byte(e[1]))
+				}
+				if string(o.Body) != tt.want {
+					t.Fatalf("room %d: Edit = %s, want %s", room, o.Body, tt.want)
+				}
+				if room > 0 && &o.Body[0] != &buf[0] {
+					t.Fatalf("room %d: body was copied", room)
+				}
+				again, _ := Parse(o.Body)
+				if !reflect.DeepEqual(again.Fields, o.Fields) {
+					t.Fatalf("index %+v, want %+v", o.Fields, again.Fields)
+				}
+			}
+		})
+	}
+}
+
+func TestClone(t *testing.T) {
+	o, _ := Parse([]byte(`{"model":"a"}`))
+	c := o.Clone(16)
+	c.Edit("model", []byte(`"bbb"`))
+	if string(o.Body) != `{"model":"a"}` || string(c.Body) != `{"model":"bbb"}` {
+		t.Fatalf("original %s, clone %s", o.Body, c.Body)
+	}
+}

@@ -24,6 +24,8 @@ type API struct {
 	Tokens      *prometheus.CounterVec
 	Refusals    *prometheus.CounterVec
 	InFlight    prometheus.Gauge
+	Responses   *prometheus.CounterVec
+	BodyBytes   prometheus.Gauge
 	registry    prometheus.Registerer
 	knownModels func(string) bool
 }
@@ -59,10 +61,16 @@ func NewAPI(reg prometheus.Registerer, knownModel func(string) bool) *API {
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "aether_requests_in_flight", Help: "Proxied requests being served now.",
 		}),
+		Responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aether_responses_total", Help: "Every HTTP response of the API, by route family (openai, anthropic, gemini, admin, other), status class and reason (ok, or why it was refused or failed).",
+		}, []string{"format", "status_class", "reason"}),
+		BodyBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aether_request_body_bytes_in_flight", Help: "Bytes reserved for request bodies held in memory now (capped by AETHER_MAX_INFLIGHT_BODY_BYTES).",
+		}),
 		registry:    reg,
 		knownModels: knownModel,
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.FirstByte, m.Attempts, m.Failovers, m.Tokens, m.Refusals, m.InFlight)
+	reg.MustRegister(m.Requests, m.Latency, m.FirstByte, m.Attempts, m.Failovers, m.Tokens, m.Refusals, m.InFlight, m.Responses, m.BodyBytes)
 	return m
 }
 
@@ -121,6 +129,17 @@ var tokenBuckets = [...]string{"input", "cache_read", "cache_write_5m", "cache_w
 // Refused counts a request refused before routing.
 func (m *API) Refused(format core.Format, reason string) {
 	m.Refusals.WithLabelValues(string(format), reason).Inc()
+}
+
+// Response counts one HTTP response. format and reason must come from
+// fixed lists, never from the request.
+func (m *API) Response(format string, status int, reason string) {
+	m.Responses.WithLabelValues(format, StatusClass(status), reason).Inc()
+}
+
+// BodyBuffered moves the gauge of request-body bytes held in memory.
+func (m *API) BodyBuffered(delta int64) {
+	m.BodyBytes.Add(float64(delta))
 }
 
 // GaugeFunc registers a gauge read at scrape time.

@@ -152,12 +152,15 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
 	switch {
 	case errors.Is(err, core.ErrModelUnknown):
-		in.Dialect.WriteError(w, http.StatusNotFound, core.KindNotFound, fmt.Sprintf("The model %q does not exist or is not served by this gateway.", in.Model))
+		noteAccess(w, "unknown_model", false)
+		in.Dialect.WriteError(w, http.StatusNotFound, core.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
 		return
 	case errors.Is(err, core.ErrForbidden):
-		in.Dialect.WriteError(w, http.StatusForbidden, core.KindPermission, fmt.Sprintf("This API key may not use model %q with the %s API.", in.Model, in.Dialect.Format()))
+		noteAccess(w, "forbidden", false)
+		in.Dialect.WriteError(w, http.StatusForbidden, core.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
 		return
 	case err != nil:
+		noteAccess(w, "internal", false)
 		in.Dialect.WriteError(w, http.StatusInternalServerError, core.KindInternal, "routing failed")
 		return
 	}
@@ -172,6 +175,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		if err := p.recorder.Started(meta, all); err != nil {
 			if !p.cfg.FailOpenAccounting {
 				w.Header().Set("Retry-After", "5")
+				noteAccess(w, "journal_unavailable", false)
 				in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
 				return
 			}
@@ -197,6 +201,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		p.metrics.Request(in.Dialect.Format(), plan.Model.Name, provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
 	}
 	// One access line per request: IDs, counts and classes, never a body or key.
+	noteAccess(w, string(out.ErrorClass), true)
 	p.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("request_id", in.RequestID), slog.String("format", string(in.Dialect.Format())),
 		slog.String("model", plan.Model.Name), slog.String("provider", provider), slog.Bool("stream", in.Stream),
@@ -223,6 +228,7 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 	if ref.Reason == "limits_unavailable" {
 		status, kind = http.StatusServiceUnavailable, core.KindUnavailable
 	}
+	noteAccess(w, ref.Reason, false)
 	in.Dialect.WriteError(w, status, kind, ref.Message)
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -34,14 +35,39 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// dropHeaders are never forwarded: the gateway's own credentials, and
-// hop-by-hop or framing headers the transport sets itself.
+// dropHeaders are never forwarded: the gateway's own credentials, framing
+// headers the transport sets itself, and the hop-by-hop headers of RFC 9110
+// section 7.6.1 as httputil.ReverseProxy drops them. Besides these, every
+// Proxy-* header and every header the client's Connection header names is
+// dropped (hopByHop).
+//
+// Expect is hop-by-hop too: `Expect: 100-continue` asks the next hop to
+// answer 100 before the body, and the gateway has already read the body
+// (curl sends it for large bodies, .NET Framework and PowerShell 5.1
+// always).
 var dropHeaders = map[string]bool{
 	"Authorization": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "Api-Key": true,
 	"Cookie": true, "Host": true, "Content-Length": true, "Transfer-Encoding": true,
-	"Connection": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Connection": true,
-	"Te": true, "Trailer": true, "Upgrade": true, "Accept-Encoding": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Te": true, "Trailer": true, "Upgrade": true, "Expect": true, "Accept-Encoding": true,
 	"X-Request-Id": true, "X-Forwarded-For": true,
+}
+
+// hopByHop returns the headers named in h's Connection header, in
+// canonical form; nil when there are none.
+func hopByHop(h http.Header) map[string]bool {
+	var named map[string]bool
+	for _, v := range h.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				if named == nil {
+					named = map[string]bool{}
+				}
+				named[http.CanonicalHeaderKey(name)] = true
+			}
+		}
+	}
+	return named
 }
 
 // Request is everything one attempt sends.
@@ -65,8 +91,10 @@ func Build(ctx context.Context, in Request) (*http.Request, error) {
 		return nil, err
 	}
 	h := make(http.Header, len(in.Client)+4)
+	named := hopByHop(in.Client)
 	for k, v := range in.Client {
-		if dropHeaders[k] {
+		ck := http.CanonicalHeaderKey(k)
+		if dropHeaders[ck] || named[ck] || strings.HasPrefix(ck, "Proxy-") {
 			continue
 		}
 		h[k] = v
@@ -109,17 +137,38 @@ func JoinURL(base, path, rawQuery string) string {
 	return u
 }
 
-// StripKeyParam removes the gateway key (`key=`) from a query string, so the
-// rest (Gemini's alt=sse, Claude Code's beta=true) is forwarded and the key
-// never is.
+// StripKeyParam removes the gateway key from a query string, so the rest
+// (Gemini's alt=sse, Claude Code's beta=true) is forwarded byte for byte
+// and the key never is. A parameter is dropped by its decoded name, so
+// `%6Bey=` goes too (issue 8): Go decodes it to `key`, which authenticates.
+// Parts are also split at ';', which some servers still read as a
+// separator.
 func StripKeyParam(rawQuery string) string {
-	if !strings.Contains(rawQuery, "key=") {
+	parts := strings.Split(rawQuery, "&")
+	kept := parts[:0]
+	for _, part := range parts {
+		if !namesKey(part) {
+			kept = append(kept, part)
+		}
+	}
+	if len(kept) == len(parts) {
 		return rawQuery
 	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return ""
+	return strings.Join(kept, "&")
+}
+
+// namesKey reports whether a query part is, or hides, a `key` parameter.
+func namesKey(part string) bool {
+	for p := range strings.SplitSeq(part, ";") {
+		name, _, _ := strings.Cut(p, "=")
+		if name == "key" {
+			return true
+		}
+		if strings.ContainsAny(name, "%+") {
+			if n, err := url.QueryUnescape(name); err == nil && n == "key" {
+				return true
+			}
+		}
 	}
-	q.Del("key")
-	return q.Encode()
+	return false
 }
