@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,18 @@ import (
 // those hand-offs are a large part of what a proxy adds to each request.
 // Requests it cannot serve (proxies from the environment, HTTP/2-only
 // servers) go to Fallback.
+//
+// A pooled connection must carry nothing but the next exchange, or one
+// caller's answer reaches another. So, like net/http:
+//   - informational (1xx) responses before the final one are read and
+//     skipped (101 is final and the connection is not reused);
+//   - a connection returns to the pool only after its response body was
+//     read to the end with nothing after it, and an idle connection is
+//     checked for a close or unsolicited bytes before it is reused;
+//   - a request is sent again (once, on a fresh connection) only when
+//     writing it to a reused connection failed. Once it was written in
+//     full, the provider may be generating (and billing) the answer, so a
+//     failure to read the response is returned, never retried.
 type Direct struct {
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	TLS      *tls.Config
@@ -63,14 +76,21 @@ func hostKey(req *http.Request) string {
 
 func (d *Direct) get(ctx context.Context, req *http.Request) (*directConn, bool, error) {
 	key := hostKey(req)
-	d.mu.Lock()
-	if list := d.idle[key]; len(list) > 0 {
+	for {
+		d.mu.Lock()
+		list := d.idle[key]
+		if len(list) == 0 {
+			d.mu.Unlock()
+			break
+		}
 		c := list[len(list)-1]
 		d.idle[key] = list[:len(list)-1]
 		d.mu.Unlock()
-		return c, true, nil
+		if idleConnUsable(c.Conn) {
+			return c, true, nil
+		}
+		c.Close() // closed by the server while idle, or holding stray bytes
 	}
-	d.mu.Unlock()
 	addr := strings.TrimPrefix(strings.TrimPrefix(key, "https://"), "http://")
 	conn, err := d.Dial(ctx, "tcp", addr)
 	if err != nil {
@@ -99,10 +119,16 @@ func (d *Direct) put(key string, c *directConn) {
 	d.idle[key] = append(d.idle[key], c)
 }
 
-// errRetryFresh marks a failure on a reused connection before any byte of
-// the response: the server closed it while idle, so one retry on a fresh
-// connection is safe.
+// errRetryFresh marks a failure to write the request to a reused
+// connection: the server closed it while idle and never saw a whole
+// request, so one retry on a fresh connection is safe.
 var errRetryFresh = errors.New("reused connection closed")
+
+// max1xx bounds the informational responses accepted before the final one,
+// so a misbehaving server cannot keep the caller reading them for ever.
+const max1xx = 5
+
+var errTooMany1xx = errors.New("upstream: too many 1xx informational responses")
 
 // RoundTrip implements http.RoundTripper.
 func (d *Direct) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -122,12 +148,14 @@ func (d *Direct) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := d.roundTrip(req, gz)
-		if errors.Is(err, errRetryFresh) && attempt == 0 && req.GetBody != nil {
-			body, gerr := req.GetBody()
-			if gerr != nil {
-				return nil, err
+		if errors.Is(err, errRetryFresh) && attempt == 0 && (req.GetBody != nil || req.Body == nil || req.Body == http.NoBody) {
+			if req.GetBody != nil {
+				body, gerr := req.GetBody()
+				if gerr != nil {
+					return nil, err
+				}
+				req.Body = body
 			}
-			req.Body = body
 			continue
 		}
 		return resp, err
@@ -155,17 +183,20 @@ func (d *Direct) roundTrip(req *http.Request, gz bool) (*http.Response, error) {
 		}
 		return nil, ctxErr(ctx, err)
 	}
-	resp, err := http.ReadResponse(c.br, req)
+	// The request is on the wire: from here on a failure is returned,
+	// never retried (the server may be acting on it).
+	resp, err := readFinal(c.br, req)
 	if err != nil {
 		stop()
 		c.Close()
-		if reused && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
-			return nil, errRetryFresh
+		if reused && ctx.Err() == nil && errors.Is(err, io.EOF) {
+			err = fmt.Errorf("upstream closed a reused connection after the request was sent: %w", err)
 		}
 		return nil, ctxErr(ctx, err)
 	}
 	key := hostKey(req)
-	body := &directBody{rc: resp.Body, c: c, stop: stop, d: d, key: key, keep: !resp.Close && !req.Close}
+	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	body := &directBody{rc: resp.Body, c: c, stop: stop, d: d, key: key, keep: keep}
 	resp.Body = body
 	if gz && resp.Header.Get("Content-Encoding") == "gzip" {
 		resp.Header.Del("Content-Encoding")
@@ -177,6 +208,24 @@ func (d *Direct) roundTrip(req *http.Request, gz bool) (*http.Response, error) {
 	return resp, nil
 }
 
+// readFinal reads the response to req, skipping informational ones
+// (100 Continue, 102 Processing, 103 Early Hints): they have no body and
+// precede the real answer on the same connection.
+func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for n := 0; ; n++ {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if n == max1xx {
+			return nil, errTooMany1xx
+		}
+	}
+}
+
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -185,7 +234,7 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 // directBody returns its connection to the pool once the body was read to
-// its end, and closes it otherwise.
+// its end with nothing buffered after it, and closes it otherwise.
 type directBody struct {
 	rc   io.ReadCloser
 	c    *directConn
@@ -210,8 +259,10 @@ func (b *directBody) Close() error {
 		return nil
 	}
 	b.done = true
-	_ = b.rc.Close() // for a fully read body this only discards nothing
-	if b.stop() && b.eof && b.keep {
+	// A body read to EOF has nothing left to discard. One closed early is
+	// not drained (net/http's body.Close would read the rest of a stream
+	// that nobody wants): its connection is closed instead.
+	if b.stop() && b.eof && b.keep && b.c.br.Buffered() == 0 {
 		b.d.put(b.key, b.c)
 		return nil
 	}
