@@ -15,7 +15,8 @@ const (
 	ErrFirstByte       ErrorClass = "first_byte_timeout"
 	ErrRateLimited     ErrorClass = "rate_limited"     // 429
 	ErrUpstreamServer  ErrorClass = "upstream_5xx"     // 5xx, 408
-	ErrUpstreamAuth    ErrorClass = "upstream_auth"    // 401/403: a bad provider key
+	ErrUpstreamAuth    ErrorClass = "upstream_auth"    // 401/403, or a 400 naming an invalid or expired provider key
+	ErrUpstreamAccount ErrorClass = "upstream_account" // 402, or a 400 naming the key's account: billing, credit, region
 	ErrHTMLPage        ErrorClass = "html_page"        // a proxy's error page, not the API
 	ErrEmbedded        ErrorClass = "embedded_error"   // error object as first SSE event
 	ErrClientRequest   ErrorClass = "client_request"   // the upstream says the request is bad

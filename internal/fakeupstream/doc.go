@@ -95,5 +95,7 @@
 // `data: {"error":{…}}`; Responses `event: error` with a nested error
 // object, as the live API sends it, then `event: response.failed`;
 // Anthropic `event: error`; Gemini `data: {"error":{…}}` (or the first
-// array element). HTML, Hang, CutAfter and Gzip are described on Knobs.
+// array element). ErrorBody replaces the error object with any text (a
+// provider's real error body). HTML, Hang, CutAfter and Gzip are described
+// on Knobs.
 package fakeupstream

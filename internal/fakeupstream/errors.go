@@ -157,7 +157,11 @@ func (x *exchange) writeError(status int, typ, msg string) {
 // typeStatus choosing the error type (they differ for EmbeddedError on a
 // non-streamed request, which is 200 with an error body).
 func (x *exchange) writeErrorBody(httpStatus, typeStatus int) {
-	x.buf = x.appendErrorObject(x.buf[:0], typeStatus, x.p.errorType, x.errorMessage(typeStatus))
+	if x.p.errorBody != "" {
+		x.buf = append(x.buf[:0], x.p.errorBody...)
+	} else {
+		x.buf = x.appendErrorObject(x.buf[:0], typeStatus, x.p.errorType, x.errorMessage(typeStatus))
+	}
 	x.begin(httpStatus, ctJSON)
 	_, _ = x.out.Write(x.buf)
 	x.endStream()

@@ -632,3 +632,19 @@ func TestDelays(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorBody: ErrorBody is sent verbatim with the injected status, from
+// a knob or a header.
+func TestErrorBody(t *testing.T) {
+	t.Parallel()
+	const body = `{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low"}}`
+	_, srv := newFake(t, fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{"k-broke": {Status: 400, ErrorBody: body}}})
+	resp := do(t, http.MethodPost, srv.URL+"/v1/messages", messagesBody, "X-Api-Key", "k-broke")
+	if got := readAll(t, resp); resp.StatusCode != 400 || string(got) != body {
+		t.Errorf("knob: %d %s", resp.StatusCode, got)
+	}
+	resp = do(t, http.MethodPost, srv.URL+"/v1/messages", messagesBody, "X-Api-Key", "k", "X-Fake-Status", "402", "X-Fake-Error-Body", "no credit")
+	if got := readAll(t, resp); resp.StatusCode != 402 || string(got) != "no credit" {
+		t.Errorf("header: %d %s", resp.StatusCode, got)
+	}
+}

@@ -53,6 +53,7 @@ const (
 	HeaderRetryAfter         = "X-Fake-Retry-After" // a duration, or whole seconds
 	HeaderErrorType          = "X-Fake-Error-Type"
 	HeaderErrorMessage       = "X-Fake-Error-Message"
+	HeaderErrorBody          = "X-Fake-Error-Body"
 	HeaderEmbeddedError      = "X-Fake-Embedded-Error"
 	HeaderHTML               = "X-Fake-Html"
 	HeaderHang               = "X-Fake-Hang"
@@ -100,6 +101,10 @@ type Knobs struct {
 	ErrorType string
 	// ErrorMessage replaces the default error message.
 	ErrorMessage string
+	// ErrorBody, when set, is sent verbatim as the body of an injected
+	// error instead of the format's error object: a provider's real error
+	// text, for tests of how a gateway classifies it.
+	ErrorBody string
 
 	// EmbeddedError answers a stream with 200 whose first event is an
 	// error; a non-streamed request gets 200 with the format's error body.
@@ -160,6 +165,9 @@ func (k Knobs) overlay(o Knobs) Knobs {
 	}
 	if o.ErrorMessage != "" {
 		k.ErrorMessage = o.ErrorMessage
+	}
+	if o.ErrorBody != "" {
+		k.ErrorBody = o.ErrorBody
 	}
 	k.EmbeddedError = k.EmbeddedError || o.EmbeddedError
 	k.HTML = k.HTML || o.HTML
@@ -225,6 +233,8 @@ func (k *Knobs) applyHeaders(h http.Header) error {
 			k.ErrorType = v
 		case HeaderErrorMessage:
 			k.ErrorMessage = v
+		case HeaderErrorBody:
+			k.ErrorBody = v
 		case HeaderEmbeddedError:
 			k.EmbeddedError, err = strconv.ParseBool(v)
 		case HeaderHTML:
@@ -281,7 +291,7 @@ type plan struct {
 	tokens                                      tokens
 	status                                      int
 	retryAfter                                  time.Duration
-	errorType, errorMessage                     string
+	errorType, errorMessage, errorBody          string
 	embeddedError, html, hang, gzip             bool
 	cutAfter                                    int
 	streamErrorAfter, endAfter                  int
@@ -305,6 +315,7 @@ func (k *Knobs) plan() plan {
 		retryAfter:    max(k.RetryAfter, 0),
 		errorType:     k.ErrorType,
 		errorMessage:  k.ErrorMessage,
+		errorBody:     k.ErrorBody,
 		embeddedError: k.EmbeddedError,
 		html:          k.HTML,
 		hang:          k.Hang,

@@ -2,7 +2,9 @@ package upstream
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	"aether/internal/core"
 )
@@ -10,6 +12,81 @@ import (
 // This file is the one table deciding what an upstream error means
 // (STYLE.md rule 12): fail over to the next candidate, or hand the error to
 // the client because the request itself is at fault.
+
+// keyFaults are 400 answers that blame the provider key or the account
+// behind it, although the status looks like the client's fault. They are
+// matched on fields the provider fills in itself (a Gemini status or
+// ErrorInfo reason, the start of the message), never on free text
+// anywhere in the body, because error messages often quote the request: a
+// client must not be able to make its own bad request look like a key
+// fault and open the breakers. Real bodies are in testdata/ and
+// docs/wire-formats.md.
+var keyFaults = []struct {
+	status, reason, messagePrefix string
+	class                         core.ErrorClass
+}{
+	// Gemini: an invalid, expired or unknown key ("API key not valid. ...",
+	// "API key expired. ..."), 400 INVALID_ARGUMENT with this reason.
+	{reason: "API_KEY_INVALID", class: core.ErrUpstreamAuth},
+	// Gemini: a project prerequisite is missing, such as billing, or the
+	// free tier or the API is not offered where the gateway runs.
+	{status: "FAILED_PRECONDITION", class: core.ErrUpstreamAccount},
+	// Anthropic, 400 invalid_request_error.
+	{messagePrefix: "Your credit balance is too low", class: core.ErrUpstreamAccount},
+	{messagePrefix: "This organization has been disabled", class: core.ErrUpstreamAccount},
+}
+
+// providerError is the error object of every supported format:
+// {"error":{"message","type","code"}} (OpenAI),
+// {"type":"error","error":{"type","message"}} (Anthropic),
+// {"error":{"code","message","status","details":[{"reason"}]}} (Gemini).
+type providerError struct {
+	Error struct {
+		Message string `json:"message"`
+		Status  string `json:"status"`
+		Details []struct {
+			Reason string `json:"reason"`
+		} `json:"details"`
+	} `json:"error"`
+}
+
+// keyFault returns the class of a 400 body that names a provider-key
+// fault, or ErrNone.
+func keyFault(body []byte) core.ErrorClass {
+	body = bytes.TrimSpace(body)
+	var e providerError
+	switch {
+	case len(body) > 0 && body[0] == '[':
+		// Gemini's streamGenerateContent without alt=sse wraps its
+		// error in a JSON array.
+		var arr []providerError
+		if json.Unmarshal(body, &arr) != nil || len(arr) == 0 {
+			return core.ErrNone
+		}
+		e = arr[0]
+	case json.Unmarshal(body, &e) != nil:
+		return core.ErrNone
+	}
+	for _, f := range keyFaults {
+		switch {
+		case f.status != "" && e.Error.Status == f.status:
+			return f.class
+		case f.messagePrefix != "" && hasPrefixFold(e.Error.Message, f.messagePrefix):
+			return f.class
+		case f.reason != "":
+			for _, d := range e.Error.Details {
+				if d.Reason == f.reason {
+					return f.class
+				}
+			}
+		}
+	}
+	return core.ErrNone
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
 
 // clientErrorPatterns mark a 4xx body as the client's fault: retrying the
 // same request elsewhere would fail the same way, so it is returned
@@ -52,11 +129,18 @@ func ClassifyStatus(status int, body []byte) core.ErrorClass {
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return core.ErrUpstreamAuth // a bad provider key is not the client's fault
+	case status == http.StatusPaymentRequired:
+		return core.ErrUpstreamAccount // Anthropic billing_error, Gemini prepay credit used up
 	case status == http.StatusTooManyRequests:
 		return core.ErrRateLimited
 	case status == http.StatusRequestTimeout || status >= 500:
 		return core.ErrUpstreamServer
 	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnprocessableEntity:
+		if status == http.StatusBadRequest {
+			if class := keyFault(body); class != core.ErrNone {
+				return class
+			}
+		}
 		lower := bytes.ToLower(body)
 		for _, p := range compatibilityPatterns {
 			if bytes.Contains(lower, p) {
@@ -73,7 +157,7 @@ func ClassifyStatus(status int, body []byte) core.ErrorClass {
 		}
 		return core.ErrUpstreamOther
 	}
-	return core.ErrUpstreamOther // 404 (model unknown there), 402 (billing), ...
+	return core.ErrUpstreamOther // 404 (model unknown there), ...
 }
 
 // FailsOver reports whether an attempt that failed with class should move

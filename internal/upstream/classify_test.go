@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"os"
 	"testing"
 
 	"aether/internal/core"
@@ -28,7 +29,12 @@ func TestClassifyStatus(t *testing.T) {
 		{"unknown model at provider fails over", 404, `{"error":{"code":"model_not_found"}}`, core.ErrUpstreamOther},
 		{"opaque 400 fails over", 400, `oops`, core.ErrUpstreamOther},
 		{"too large", 413, ``, core.ErrClientRequest},
-		{"payment required", 402, ``, core.ErrUpstreamOther},
+		{"payment required", 402, ``, core.ErrUpstreamAccount},
+		{"gemini key-not-found message with reason", 400, `{"error":{"code":400,"message":"API Key not found. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, core.ErrUpstreamAuth},
+		// Error messages quote the request: a client's own text that reads
+		// like a key fault must not open the breakers.
+		{"quoted billing text stays the client's", 400, `{"type":"error","error":{"type":"invalid_request_error","message":"messages.0.content.0: unexpected tag 'Your credit balance is too low'"}}`, core.ErrClientRequest},
+		{"quoted gemini reason stays the client's", 400, `{"error":{"code":400,"message":"Invalid value at 'contents[0].parts[0]' (API_KEY_INVALID FAILED_PRECONDITION)","status":"INVALID_ARGUMENT"}}`, core.ErrClientRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,10 +45,43 @@ func TestClassifyStatus(t *testing.T) {
 	}
 }
 
+// TestClassifyFixtures classifies real provider error bodies (see
+// testdata/SOURCES.md). A key or account fault fails over and counts
+// against the key; a request fault goes back to the client.
+func TestClassifyFixtures(t *testing.T) {
+	for file, want := range map[string]core.ErrorClass{
+		"gemini_api_key_invalid.json":           core.ErrUpstreamAuth,
+		"gemini_api_key_expired.json":           core.ErrUpstreamAuth,
+		"gemini_api_key_invalid_stream.json":    core.ErrUpstreamAuth,
+		"gemini_free_tier_billing.json":         core.ErrUpstreamAccount,
+		"gemini_location_unsupported.json":      core.ErrUpstreamAccount,
+		"gemini_location_without_billing.json":  core.ErrUpstreamAccount,
+		"anthropic_credit_balance_too_low.json": core.ErrUpstreamAccount,
+		"anthropic_organization_disabled.json":  core.ErrUpstreamAccount,
+		"anthropic_prompt_too_long.json":        core.ErrClientRequest,
+		"gemini_empty_parts.json":               core.ErrClientRequest,
+	} {
+		t.Run(file, func(t *testing.T) {
+			body, err := os.ReadFile("testdata/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ClassifyStatus(400, body)
+			if got != want {
+				t.Fatalf("ClassifyStatus(400, %s) = %s, want %s", file, got, want)
+			}
+			keyFault := want != core.ErrClientRequest
+			if FailsOver(got) != keyFault || CountsAgainstKey(got) != keyFault {
+				t.Fatalf("%s: fails over %v, counts against the key %v; want %v", got, FailsOver(got), CountsAgainstKey(got), keyFault)
+			}
+		})
+	}
+}
+
 func TestFailoverRules(t *testing.T) {
 	for class, want := range map[core.ErrorClass]bool{
 		core.ErrClientRequest: false, core.ErrClientCancelled: false,
-		core.ErrRateLimited: true, core.ErrUpstreamAuth: true, core.ErrHTMLPage: true,
+		core.ErrRateLimited: true, core.ErrUpstreamAuth: true, core.ErrUpstreamAccount: true, core.ErrHTMLPage: true,
 		core.ErrEmbedded: true, core.ErrFirstByte: true, core.ErrConnect: true, core.ErrTimeout: true,
 	} {
 		if got := FailsOver(class); got != want {
