@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,6 +182,75 @@ func TestJournalDiskFull(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalDiskFullAtShutdown: SIGTERM (stopping the server) while the
+// journal's disk is still full and a served request's end is not written.
+// The process still stops, and the event is logged in full at ERROR as the
+// last-resort record: its request ID and outcome, never the prompt or a
+// key.
+func TestJournalDiskFullAtShutdown(t *testing.T) {
+	t.Parallel()
+	d := &fullDisk{}
+	var mu sync.Mutex
+	var logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(lockedWriter(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: nullTemporal{}, JournalFile: d.open, Log: log})
+	const prompt = "PROMPT-TEXT-journal-3f9a"
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"`+prompt+`"}]}`))
+	req.Header.Set("Authorization", "Bearer "+gatewaytest.Key)
+	req.Header.Set("X-Fake-Chunks", "5")
+	req.Header.Set("X-Fake-Chunk-Interval", "100ms")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("X-Request-ID")
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	d.full.Store(true)
+	if rest, err := io.ReadAll(br); err != nil || !strings.Contains(string(rest), "[DONE]") {
+		t.Fatalf("stream: %v %q", err, rest)
+	}
+	resp.Body.Close()
+	journalWait(t, "the end counted as unwritten", 5*time.Second, func() bool { return g.Server.Journal.Stats().Unwritten >= 1 })
+
+	stopped := make(chan struct{})
+	go func() { g.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the API did not stop on a full disk")
+	}
+	if st := g.Server.Journal.Stats(); st.Lost == 0 || st.Unwritten != 0 {
+		t.Fatalf("journal after shutdown: %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var record string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, `\"k\":\"finished\"`) && strings.Contains(line, id) {
+			record = line
+		}
+	}
+	if record == "" || !strings.Contains(record, `\"status\":\"completed\"`) {
+		t.Fatalf("no ERROR line holds the final event of %s:\n%s", id, logs.String())
+	}
+	for _, secret := range []string{prompt, gatewaytest.Key, "k-openai-primary", "wörld"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+}
+
+type lockedWriter func([]byte) (int, error)
+
+func (f lockedWriter) Write(b []byte) (int, error) { return f(b) }
 
 // TestJournalSpaceReclaimed: thousands of requests, all shipped. With a
 // small configured segment size the journal directory stays within a few
