@@ -274,9 +274,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		cut(proxy.ErrShutdown)
 		// Cut handlers return within moments, having answered 503 or
 		// aborted their response; closing the connections under them
-		// first would lose those answers. Close then frees any handler
-		// blocked writing to a client that stopped reading.
-		handlers.wait(time.Second)
+		// first would lose those answers, so wait (briefly) for their
+		// connections to finish as a drain does. Close then frees any
+		// handler blocked writing to a client that stopped reading.
+		gctx, gcancel := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(gctx)
+		gcancel()
 		_ = srv.Close()
 	}
 	// The bound only keeps a stuck handler from holding the process.
