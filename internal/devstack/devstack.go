@@ -2,6 +2,8 @@
 // AETHER_DATABASE_URL is set), the Temporal dev server with its Web UI, the
 // simulated upstream, the worker and the API, checks that a request goes
 // through, writes .dev/env and waits for Ctrl-C to stop it all in order.
+// A child that crashes meanwhile is restarted (supervise.go), and the rest
+// keeps running.
 package devstack
 
 import (
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"aether/internal/pgcluster"
@@ -35,11 +38,20 @@ type Options struct {
 
 // Stack is a running dev stack.
 type Stack struct {
-	opts     Options
-	env      map[string]string
+	opts Options
+	env  map[string]string
+	// Children, swapped under mu when the supervisor restarts one.
+	mu       sync.Mutex
 	pg       *pgcluster.Cluster
 	temporal *temporaldev.Server
 	procs    []*procs.Proc
+	children []*child
+	// Supervision: stopped by Stop; failed reports a child left down.
+	policy      restartPolicy
+	superCancel context.CancelFunc
+	superWG     sync.WaitGroup
+	failed      chan error
+	outMu       sync.Mutex
 }
 
 func (o *Options) get(name, def string) string {
@@ -61,7 +73,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.DataDir == "" {
 		opts.DataDir = filepath.Join(opts.Root, ".dev")
 	}
-	s := &Stack{opts: opts, env: map[string]string{}}
+	s := &Stack{opts: opts, env: map[string]string{}, policy: defaultRestartPolicy, failed: make(chan error, 1)}
 	if err := s.start(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -69,7 +81,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-func (s *Stack) say(format string, args ...any) { fmt.Fprintf(s.opts.Out, format+"\n", args...) }
+func (s *Stack) say(format string, args ...any) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	fmt.Fprintf(s.opts.Out, format+"\n", args...)
+}
 
 func (s *Stack) start(ctx context.Context) error {
 	o := &s.opts
@@ -120,10 +136,22 @@ func (s *Stack) start(ctx context.Context) error {
 			return fmt.Errorf("AETHER_DEV_PG_PORT: %w", err)
 		}
 		s.say("Starting Postgres on 127.0.0.1:%d (data in %s)...", pgPort, filepath.Join(o.DataDir, "pg"))
-		s.pg, err = pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(o.DataDir, "pg"), Port: pgPort, LogFile: filepath.Join(logs, "postgres.log")})
+		pgOpts := pgcluster.Options{Dir: filepath.Join(o.DataDir, "pg"), Port: pgPort, LogFile: filepath.Join(logs, "postgres.log")}
+		s.pg, err = pgcluster.Start(ctx, pgOpts)
 		if err != nil {
 			return err
 		}
+		s.children = append(s.children, &child{name: "postgres", log: pgOpts.LogFile,
+			done: func() <-chan struct{} { return s.pg.Done() }, exit: func() string { return "see its log" }, pid: func() int { return s.pg.Pid() },
+			restart: func(ctx context.Context) error {
+				pg, err := pgcluster.Start(ctx, pgOpts)
+				if err == nil {
+					s.mu.Lock()
+					s.pg = pg
+					s.mu.Unlock()
+				}
+				return err
+			}})
 		if ok, err := s.pg.DatabaseExists(ctx, "aether"); err != nil {
 			return err
 		} else if !ok {
@@ -135,13 +163,25 @@ func (s *Stack) start(ctx context.Context) error {
 	}
 
 	s.say("Starting Temporal dev server on 127.0.0.1:%d (Web UI on :%d)...", tPort, uiPort)
-	s.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
+	tOpts := temporaldev.Options{
 		Binary: o.Getenv("AETHER_TEMPORAL_CLI"), Port: tPort, UIPort: uiPort,
 		DBFile: filepath.Join(o.DataDir, "temporal.db"), LogFile: filepath.Join(logs, "temporal.log"),
-	})
+	}
+	s.temporal, err = temporaldev.Start(ctx, tOpts)
 	if err != nil {
 		return err
 	}
+	s.children = append(s.children, &child{name: "temporal", log: tOpts.LogFile,
+		done: func() <-chan struct{} { return s.temporal.Done() }, exit: func() string { return "see its log" }, pid: func() int { return s.temporal.Pid() },
+		restart: func(ctx context.Context) error {
+			t, err := temporaldev.Start(ctx, tOpts)
+			if err == nil {
+				s.mu.Lock()
+				s.temporal = t
+				s.mu.Unlock()
+			}
+			return err
+		}})
 
 	fakeURL := "http://" + fakeAddr
 	common := map[string]string{
@@ -166,14 +206,35 @@ func (s *Stack) start(ctx context.Context) error {
 		{"api", "api", "http://" + apiAddr + "/healthz"},
 	} {
 		s.say("Starting %s...", p.name)
-		proc, err := procs.Start(p.name, filepath.Join(bin, p.bin), o.Root, common, filepath.Join(logs, p.name+".log"))
+		start := func() (*procs.Proc, error) {
+			return procs.Start(p.name, filepath.Join(bin, p.bin), o.Root, common, filepath.Join(logs, p.name+".log"))
+		}
+		proc, err := start()
 		if err != nil {
 			return err
 		}
+		i := len(s.procs)
 		s.procs = append(s.procs, proc)
 		if err := proc.WaitHealthy(ctx, p.health, 90*time.Second); err != nil {
 			return err
 		}
+		s.children = append(s.children, &child{name: p.name, log: proc.Log,
+			done: func() <-chan struct{} { return s.procs[i].Done() }, exit: func() string { return s.procs[i].Exit() },
+			pid: func() int { return s.procs[i].Pid() },
+			restart: func(ctx context.Context) error {
+				proc, err := start()
+				if err != nil {
+					return err
+				}
+				s.mu.Lock()
+				s.procs[i] = proc
+				s.mu.Unlock()
+				if err := proc.WaitHealthy(ctx, p.health, 90*time.Second); err != nil {
+					proc.Stop(5 * time.Second)
+					return err
+				}
+				return nil
+			}})
 	}
 
 	gateway := "http://" + apiAddr
@@ -192,6 +253,9 @@ func (s *Stack) start(ctx context.Context) error {
 	if err := s.writeEnv(); err != nil {
 		return err
 	}
+	superCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.superCancel = cancel
+	s.supervise(superCtx)
 	s.say(`
 Aether is running.
 
@@ -208,7 +272,7 @@ Aether is running.
     -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
 
 Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini).
-Press Ctrl-C to stop everything.`,
+A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`,
 		gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
 		filepath.Join(o.DataDir, "env"), gateway, demoKey)
 	return nil
@@ -269,29 +333,24 @@ func smokeTest(ctx context.Context, gateway, key string) error {
 	return nil
 }
 
-// Wait blocks until ctx ends or a process exits on its own; the error
-// names the process that died.
+// Wait blocks until ctx ends or a child of the stack is left down after
+// too many restarts; the error names it.
 func (s *Stack) Wait(ctx context.Context) error {
-	died := make(chan *procs.Proc, len(s.procs))
-	for _, p := range s.procs {
-		go func() {
-			select {
-			case <-p.Done():
-				died <- p
-			case <-ctx.Done():
-			}
-		}()
-	}
 	select {
 	case <-ctx.Done():
 		return nil
-	case p := <-died:
-		return fmt.Errorf("%s exited:\n%s", p.Name, p.Tail(15))
+	case err := <-s.failed:
+		return err
 	}
 }
 
-// Stop stops everything in reverse start order.
+// Stop stops everything in reverse start order. Supervision ends first,
+// so nothing stopped here is restarted.
 func (s *Stack) Stop() {
+	if s.superCancel != nil {
+		s.superCancel()
+	}
+	s.superWG.Wait()
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		s.procs[i].Stop(40 * time.Second)
 	}

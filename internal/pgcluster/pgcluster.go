@@ -235,6 +235,21 @@ func (c *Cluster) Stop() {
 	}
 }
 
+// Done is closed when the server process has exited.
+func (c *Cluster) Done() <-chan struct{} { return c.done }
+
+// Pid is the postmaster's process ID (from postmaster.pid: as root the
+// server runs under runuser, which is not the server), or 0.
+func (c *Cluster) Pid() int {
+	b, err := os.ReadFile(filepath.Join(c.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
+}
+
 // Resume starts a stopped server again on the same port and data.
 func (c *Cluster) Resume(ctx context.Context) error { return c.start(ctx) }
 

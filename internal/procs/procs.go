@@ -53,6 +53,17 @@ func (p *Proc) Done() <-chan struct{} { return p.done }
 // Pid is the process ID.
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
+// Exit says how the process ended ("signal: killed", "exit status 1"),
+// once Done is closed.
+func (p *Proc) Exit() string {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.String()
+	default:
+		return "running"
+	}
+}
+
 // WaitHealthy polls url until it answers 200, the process exits, or limit
 // passes.
 func (p *Proc) WaitHealthy(ctx context.Context, url string, limit time.Duration) error {

@@ -179,6 +179,12 @@ func (s *Server) wait(ctx context.Context, limit time.Duration) error {
 	}
 }
 
+// Done is closed when the server process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Pid is the server's process ID.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Address is the frontend host:port.
 func (s *Server) Address() string { return "127.0.0.1:" + strconv.Itoa(s.opts.Port) }
 
