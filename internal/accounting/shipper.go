@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -67,9 +66,9 @@ type Starter interface {
 	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
 	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
-	// DescribeWorkflowExecution tells the shipper's own earlier start of a
-	// request from another request's workflow under the same ID.
-	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	// DescribeWorkflow tells the shipper's own earlier start of a request
+	// from another request's workflow under the same ID.
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
 }
 
 // ShipperConfig tunes the shipper.
@@ -367,7 +366,7 @@ func isAlreadyStarted(err error) bool {
 // leave this request unrecorded and uncharged, and counting it delivered
 // would let the limiter drop its pending cost (issue 8). The two are told
 // apart by workflows.Fingerprint (receive time, user and key), kept in the
-// workflow's memo at start and read back with DescribeWorkflowExecution.
+// workflow's memo at start and read back with DescribeWorkflow.
 // A workflow without one predates fingerprints and is taken as the
 // request's own.
 //
@@ -490,11 +489,11 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 // fingerprint returns the Fingerprint in the memo of the workflow now
 // holding id, or "" when it has none.
 func (s *Shipper) fingerprint(ctx context.Context, id string) (string, error) {
-	d, err := s.c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := s.c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		return "", err
 	}
-	f := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoFingerprint]
+	f := d.Memo.GetFields()[workflows.MemoFingerprint]
 	if f == nil {
 		return "", nil
 	}

@@ -150,12 +150,12 @@ func TestReusedRequestIDsAreRecordedApart(t *testing.T) {
 			t.Fatalf("temporal workflow count by AetherCorrelationID: %d, want 10", c)
 		}
 	}
-	d, err := s.tc.DescribeWorkflowExecution(ctx, list.Requests[0].RequestID, "")
+	d, err := s.tc.DescribeWorkflow(ctx, list.Requests[0].RequestID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fp string
-	if p := d.GetWorkflowExecutionInfo().GetMemo().GetFields()["fingerprint"]; p == nil || converter.GetDefaultDataConverter().FromPayload(p, &fp) != nil ||
+	if p := d.Memo.GetFields()["fingerprint"]; p == nil || converter.GetDefaultDataConverter().FromPayload(p, &fp) != nil ||
 		!regexp.MustCompile(`^\d+/\d+/\d+$`).MatchString(fp) {
 		t.Fatalf("workflow memo fingerprint %q", fp)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/fakeupstream"
@@ -25,8 +24,8 @@ func (nullTemporal) SignalWithStartWorkflow(context.Context, string, string, any
 	return nil, nil
 }
 func (nullTemporal) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
-func (nullTemporal) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+func (nullTemporal) DescribeWorkflow(context.Context, string, string) (*client.WorkflowExecutionDescription, error) {
+	return &client.WorkflowExecutionDescription{}, nil
 }
 
 // TestMetricsExposed sends traffic (a success, a failover, a refusal) and

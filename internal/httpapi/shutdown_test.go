@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/config"
@@ -56,8 +55,8 @@ func (o *outcomeTemporal) SignalWorkflow(_ context.Context, id, _, _ string, arg
 	return nil
 }
 
-func (o *outcomeTemporal) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+func (o *outcomeTemporal) DescribeWorkflow(context.Context, string, string) (*client.WorkflowExecutionDescription, error) {
+	return &client.WorkflowExecutionDescription{}, nil
 }
 
 // TestShutdownCutsLongStreamsAndRecordsThem: on shutdown, requests still
