@@ -48,6 +48,11 @@ type adminError struct {
 }
 
 func adminFail(w http.ResponseWriter, status int, typ, msg string, fields ...seed.FieldError) {
+	if typ == "authentication" {
+		note(w, reasonAuth)
+	} else {
+		note(w, typ) // a fixed word: invalid_request, conflict, not_found, internal, disabled
+	}
 	var e adminError
 	e.Error.Type, e.Error.Message, e.Error.Fields = typ, msg, fields
 	w.Header().Set("Content-Type", "application/json")

@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"aether/internal/core"
 	"aether/internal/jsonbody"
@@ -24,8 +27,20 @@ type bodyBudget struct {
 	max  int64
 	used atomic.Int64
 	obs  Observer
+
+	mu      sync.Mutex
+	freeing bool // a hand-back is scheduled
 }
 
+// largeBody is the size from which releasing a body hands memory back to
+// the OS once the bodies still held are small, at most once per
+// handBackEvery.
+const (
+	largeBody     = 8 << 20
+	handBackEvery = time.Second
+)
+
+// acquire reserves n bytes, or reports that they do not fit.
 func (b *bodyBudget) acquire(n int64) bool {
 	for {
 		cur := b.used.Load()
@@ -49,127 +64,141 @@ func (b *bodyBudget) release(n int64) {
 	if b.obs != nil {
 		b.obs.BodyBuffered(-n)
 	}
+	if n >= largeBody {
+		b.handBack()
+	}
 }
+
+// handBack returns the memory of a burst of large bodies to the OS once the
+// burst is over. Their garbage would otherwise wait for the heap to grow
+// again or for the runtime's two-minute forced GC, and the freed pages for
+// the scavenger after that: the process stayed at its peak RSS for minutes
+// after one burst (issue 8). A GC with a small live heap costs a few
+// milliseconds; it runs at most once per handBackEvery, and not while
+// large bodies are still held.
+func (b *bodyBudget) handBack() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.freeing {
+		return
+	}
+	b.freeing = true
+	time.AfterFunc(handBackEvery, func() {
+		if b.used.Load() < largeBody {
+			debug.FreeOSMemory()
+		}
+		b.mu.Lock()
+		b.freeing = false
+		b.mu.Unlock()
+	})
+}
+
+// errBodyBudget: the body does not fit in AETHER_MAX_INFLIGHT_BODY_BYTES.
+var errBodyBudget = errors.New("request bodies in memory at their cap")
 
 // readBody reads the request body into one buffer, answering the client
 // itself (in d's shape) when it cannot. A Content-Length over the limit is
 // refused before a byte is read. A body with a Content-Length is read into
 // a buffer of exactly that size (plus bodyRoom); a chunked one grows by
-// half at a time and stops at the limit. The bytes are reserved in the
-// body budget until release is called, when the request is over.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d core.Dialect) (body []byte, release func(), ok bool) {
+// half at a time and stops at the limit. held bytes stay reserved in the
+// body budget until the caller releases them, when the request is over.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d core.Dialect) (body []byte, held int64, ok bool) {
 	limit := s.cfg.MaxBodyBytes
-	tooLarge := func() {
-		refuse(w, d, http.StatusRequestEntityTooLarge, core.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
-	}
-	if r.ContentLength > limit {
-		tooLarge()
-		return nil, nil, false
-	}
-	var reserved int64
-	release = func() { s.bodies.release(reserved); reserved = 0 }
-	grow := func(size int64) bool {
-		if !s.bodies.acquire(size - reserved) {
-			release()
-			w.Header().Set("Retry-After", "1")
-			refuse(w, d, http.StatusServiceUnavailable, core.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
-			return false
-		}
-		reserved = size
-		return true
-	}
 	var err error
-	if r.ContentLength >= 0 {
-		if !grow(r.ContentLength + bodyRoom) {
-			return nil, nil, false
+	switch {
+	case r.ContentLength > limit:
+		err = &http.MaxBytesError{Limit: limit}
+	case r.ContentLength >= 0:
+		if !s.bodies.acquire(r.ContentLength + bodyRoom) {
+			err = errBodyBudget
+			break
 		}
-		body = make([]byte, r.ContentLength, r.ContentLength+bodyRoom)
-		_, err = io.ReadFull(r.Body, body)
-		if err == nil {
+		held = r.ContentLength + bodyRoom
+		body = make([]byte, r.ContentLength, held)
+		if _, err = io.ReadFull(r.Body, body); err == nil {
 			// Reach the end, so the body read deadline is lifted now.
 			var probe [1]byte
 			if n, perr := r.Body.Read(probe[:]); n > 0 {
 				err = errors.New("body longer than its Content-Length")
-			} else if perr != nil && perr != io.EOF {
+			} else if perr != io.EOF {
 				err = perr
 			}
 		}
-	} else {
-		body, err = s.readChunked(r.Body, limit, grow)
-		if body == nil && err == nil {
-			return nil, nil, false // refused by grow
-		}
+	default:
+		body, held, err = s.readChunked(r.Body, limit)
 	}
-	if err != nil {
-		release()
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			tooLarge()
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			refuse(w, d, http.StatusRequestTimeout, core.KindInvalidRequest, reasonBodyTimeout, "The request body did not arrive in time.")
-		default:
-			refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
-		}
-		return nil, nil, false
+	if err == nil {
+		return body, held, true
 	}
-	return body, release, true
+	s.bodies.release(held)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		refuse(w, d, http.StatusRequestEntityTooLarge, core.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
+	case err == errBodyBudget:
+		w.Header().Set("Retry-After", "1")
+		refuse(w, d, http.StatusServiceUnavailable, core.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		refuse(w, d, http.StatusRequestTimeout, core.KindInvalidRequest, reasonBodyTimeout, "The request body did not arrive in time.")
+	default:
+		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
+	}
+	return nil, 0, false
 }
 
 // readChunked reads a body of unknown length, growing its buffer by half
-// (never doubling) and reserving each step in the budget; past limit it
-// fails with *http.MaxBytesError. It returns nil, nil when grow refused.
-func (s *Server) readChunked(src io.Reader, limit int64, grow func(int64) bool) ([]byte, error) {
-	size := min(64<<10, limit+1) + bodyRoom
-	if !grow(size) {
-		return nil, nil
-	}
-	buf := make([]byte, 0, size)
+// (never doubling) and reserving each step in the budget. Past limit it
+// fails with *http.MaxBytesError, and with errBodyBudget when a step does
+// not fit; held is what it reserved either way.
+func (s *Server) readChunked(src io.Reader, limit int64) (buf []byte, held int64, err error) {
 	for {
-		if len(buf) == cap(buf)-bodyRoom {
+		if len(buf) == cap(buf)-bodyRoom || buf == nil {
 			if int64(len(buf)) > limit {
-				return nil, &http.MaxBytesError{Limit: limit}
+				return nil, held, &http.MaxBytesError{Limit: limit}
 			}
-			size = min(int64(cap(buf))+int64(cap(buf))/2, limit+1+bodyRoom)
-			if !grow(size) {
-				return nil, nil
+			size := min(64<<10, limit+1) + bodyRoom
+			if buf != nil {
+				size = min(int64(cap(buf))+int64(cap(buf))/2, limit+1+bodyRoom)
 			}
+			if !s.bodies.acquire(size - held) {
+				return nil, held, errBodyBudget
+			}
+			held = size
 			next := make([]byte, len(buf), size)
 			copy(next, buf)
 			buf = next
 		}
 		n, err := src.Read(buf[len(buf) : cap(buf)-bodyRoom])
 		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			if int64(len(buf)) > limit {
-				return nil, &http.MaxBytesError{Limit: limit}
-			}
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
+		switch {
+		case err == io.EOF && int64(len(buf)) > limit:
+			return nil, held, &http.MaxBytesError{Limit: limit}
+		case err == io.EOF:
+			return buf, held, nil
+		case err != nil:
+			return nil, held, err
 		}
 	}
 }
 
 // readJSON reads a bounded JSON object body, answering the client itself
-// (413, 408, 503 or 400) when it cannot.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect) (*jsonbody.Object, func(), bool) {
-	body, release, ok := s.readBody(w, r, d)
+// (413, 408, 503 or 400) when it cannot. held is as for readBody.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect) (*jsonbody.Object, int64, bool) {
+	body, held, ok := s.readBody(w, r, d)
 	if !ok {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	obj, err := jsonbody.Parse(body)
 	if err != nil {
-		release()
+		s.bodies.release(held)
 		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadJSON, "The request body is not a valid JSON object.")
-		return nil, nil, false
+		return nil, 0, false
 	}
-	return obj, release, true
+	return obj, held, true
 }
 
 // upstreamBody hands each attempt the body to send for its upstream model
-// name (STYLE: forwarded byte for byte apart from "model"). Until the
+// name: forwarded byte for byte apart from "model". Until the
 // first attempt has it, the client's body is edited in place; a later
 // attempt that needs another model name gets a copy, as an earlier
 // attempt's transport may still be reading the bytes it was given.

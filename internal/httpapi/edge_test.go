@@ -298,9 +298,9 @@ func metricsText(t *testing.T, g *gatewaytest.Gateway) string {
 
 // TestEveryResponseLoggedAndCounted (issue 8, item 18): refusals (bad
 // JSON, no model, no key, unknown model, forbidden, too large, unknown
-// path, journal unavailable) each get one access line with the request ID,
-// status and reason, and are counted by reason; a served request still
-// gets exactly one line, the proxy's.
+// path, journal unavailable, admin API off) each get one access line with
+// the request ID, status and reason, and are counted by reason; a served
+// request still gets exactly one line, the proxy's.
 func TestEveryResponseLoggedAndCounted(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
@@ -331,6 +331,7 @@ func TestEveryResponseLoggedAndCounted(t *testing.T) {
 		{"too large", "/v1/chat/completions", `{"model":"gpt-4o-mini","x":"` + strings.Repeat("x", 5000) + `"}`, oa, "openai", 413, "too_large"},
 		{"unknown path", "/v1/nowhere", `{}`, oa, "other", 404, "not_found"},
 		{"journal unavailable", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1}`, an, "anthropic", 503, "journal_unavailable"},
+		{"admin API off", "/admin/v1/providers", `{}`, oa, "admin", 403, "disabled"},
 	}
 	ids := map[string]string{}
 	for _, tt := range tests {
@@ -486,4 +487,41 @@ func TestGeminiModelPathDecoding(t *testing.T) {
 		}
 		errorShape(t, "gemini", 400, body)
 	}
+}
+
+// TestChunkedBody: a body without a Content-Length is read in growing
+// steps and forwarded byte for byte (model renamed in place); one over the
+// limit is refused with 413.
+func TestChunkedBody(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{Config: func(c *config.Config) { c.MaxBodyBytes = 200 << 10 }, Fake: fakeupstream.Config{RecordBodyLimit: 1 << 20}})
+	send := func(body string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/messages", io.MultiReader(strings.NewReader(body)))
+		req.Header.Set("x-api-key", gatewaytest.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if req.ContentLength != -1 && req.ContentLength != 0 {
+			t.Fatalf("request was not chunked: %d", req.ContentLength)
+		}
+		return resp, b
+	}
+	text := strings.Repeat("a", 150<<10)
+	body := `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"` + text + `"}]}`
+	resp, b := send(body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	want := strings.Replace(body, `"claude-sonnet-4-5"`, `"claude-sonnet-4-5-20250929"`, 1)
+	if got := g.Fake.Requests()[0].Body; string(got) != want {
+		t.Fatalf("upstream got %d bytes, want %d", len(got), len(want))
+	}
+	resp, b = send(`{"model":"claude-sonnet-4-5","x":"` + strings.Repeat("a", 250<<10) + `"}`)
+	if resp.StatusCode != 413 {
+		t.Fatalf("over the limit: %d %s", resp.StatusCode, b)
+	}
+	errorShape(t, "anthropic", 413, b)
 }

@@ -27,17 +27,17 @@ func (s *Server) inbound(r *http.Request, d core.Dialect, op core.Operation) *pr
 func fixedPath(p string) func(string) string { return func(string) string { return p } }
 
 // bodyRoute handles the APIs that name the model in the body. The caller
-// calls release once the request is over.
-func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) (in *proxy.Inbound, ub *upstreamBody, release func(), ok bool) {
-	obj, release, ok := s.readJSON(w, r, d)
+// releases held body bytes once the request is over.
+func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) (in *proxy.Inbound, ub *upstreamBody, held int64, ok bool) {
+	obj, held, ok := s.readJSON(w, r, d)
 	if !ok {
-		return nil, nil, nil, false
+		return nil, nil, 0, false
 	}
 	model, ok := obj.String("model")
 	if !ok || model == "" {
-		release()
+		s.bodies.release(held)
 		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
-		return nil, nil, nil, false
+		return nil, nil, 0, false
 	}
 	in = s.inbound(r, d, op)
 	in.Model = model
@@ -45,15 +45,15 @@ func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialec
 	ub = &upstreamBody{obj: obj, model: model}
 	in.Body = ub.forModel
 	in.Path = fixedPath(path)
-	return in, ub, release, true
+	return in, ub, held, true
 }
 
 func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
-	in, ub, release, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/chat/completions")
+	in, ub, held, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/chat/completions")
 	if !ok {
 		return
 	}
-	defer release()
+	defer s.bodies.release(held)
 	if in.Stream && !includesUsage(ub.obj) {
 		// Ask for the usage chunk the client did not request, so a stream
 		// is never recorded with zero tokens; the proxy withholds it.
@@ -91,11 +91,11 @@ func (s *Server) anthropicCountTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveBodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) {
-	in, _, release, ok := s.bodyRoute(w, r, d, op, path)
+	in, _, held, ok := s.bodyRoute(w, r, d, op, path)
 	if !ok {
 		return
 	}
-	defer release()
+	defer s.bodies.release(held)
 	s.proxy.Serve(w, r, in)
 }
 
@@ -123,11 +123,11 @@ func (s *Server) geminiAction(w http.ResponseWriter, r *http.Request) {
 		refuse(w, dGemini, http.StatusNotFound, core.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
 		return
 	}
-	obj, release, ok := s.readJSON(w, r, dGemini)
+	obj, held, ok := s.readJSON(w, r, dGemini)
 	if !ok {
 		return
 	}
-	defer release()
+	defer s.bodies.release(held)
 	version := "/v1beta"
 	if strings.HasPrefix(r.URL.Path, "/v1/") {
 		version = "/v1"

@@ -5,7 +5,7 @@
 package metrics
 
 import (
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +26,7 @@ type API struct {
 	InFlight    prometheus.Gauge
 	Responses   *prometheus.CounterVec
 	BodyBytes   prometheus.Gauge
+	responses   responseCounters
 	registry    prometheus.Registerer
 	knownModels func(string) bool
 }
@@ -87,10 +88,12 @@ func StatusClass(code int) string {
 	case code == 499:
 		return "499"
 	case code >= 200 && code < 600:
-		return strconv.Itoa(code/100) + "xx"
+		return statusClasses[code/100-2]
 	}
 	return "other"
 }
+
+var statusClasses = [...]string{"2xx", "3xx", "4xx", "5xx"}
 
 // Attempt implements proxy.Metrics.
 func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass) {
@@ -134,7 +137,34 @@ func (m *API) Refused(format core.Format, reason string) {
 // Response counts one HTTP response. format and reason must come from
 // fixed lists, never from the request.
 func (m *API) Response(format string, status int, reason string) {
-	m.Responses.WithLabelValues(format, StatusClass(status), reason).Inc()
+	m.responses.get(m.Responses, responseKey{format, StatusClass(status), reason}).Inc()
+}
+
+// responseCounters caches the counters of aether_responses_total, so
+// counting a response (every request does) costs a map read instead of
+// WithLabelValues's hashing and allocation.
+type responseCounters struct {
+	mu sync.RWMutex
+	m  map[responseKey]prometheus.Counter
+}
+
+type responseKey struct{ format, class, reason string }
+
+func (c *responseCounters) get(vec *prometheus.CounterVec, k responseKey) prometheus.Counter {
+	c.mu.RLock()
+	ctr, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return ctr
+	}
+	ctr = vec.WithLabelValues(k.format, k.class, k.reason)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[responseKey]prometheus.Counter)
+	}
+	c.m[k] = ctr
+	c.mu.Unlock()
+	return ctr
 }
 
 // BodyBuffered moves the gauge of request-body bytes held in memory.
