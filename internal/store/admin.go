@@ -342,9 +342,10 @@ type Aggregate struct {
 }
 
 // Aggregates sums requests, tokens and cost per UTC day and per model,
-// user or provider over [from, to). Days before the rollup horizon come
-// from request_stats_daily (requests themselves may be deleted by then);
-// later days are summed from requests.
+// user or provider over [from, to). A day inside the range that is rolled
+// up and unchanged since comes from request_stats_daily (its requests may
+// be deleted by then); every other day is summed from the requests
+// themselves, so a row recorded late is counted at once.
 func (s *Store) Aggregates(ctx context.Context, groupBy string, from, to time.Time) ([]Aggregate, error) {
 	var rawCol, statCol string
 	switch groupBy {
