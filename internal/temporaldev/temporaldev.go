@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 
 	"aether/internal/core"
 	"aether/internal/pgcluster"
@@ -156,15 +160,23 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// wait polls the frontend port until it accepts TCP connections. The SDK
-// client's own health check then covers readiness of the namespace.
+// wait polls the frontend until it accepts TCP connections and then
+// answers the SDK's health check: the port opens before the frontend is
+// serving, and a client dialled in between fails with "Frontend is not
+// healthy yet".
 func (s *Server) wait(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		c, err := net.DialTimeout("tcp", s.Address(), time.Second)
 		if err == nil {
 			c.Close()
-			return nil
+			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			tc, derr := client.DialContext(hctx, client.Options{HostPort: s.Address(), Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+			cancel()
+			if derr == nil {
+				tc.Close()
+				return nil
+			}
 		}
 		select {
 		case <-s.done:
