@@ -16,8 +16,8 @@ dev: bin/temporal postgres
 	$(GO) build -o .dev/bin/devstack ./cmd/devstack
 	./.dev/bin/devstack
 
-## test: every test, against real Postgres and a real Temporal dev server
-test: bin/temporal postgres
+## test: formatting, vet, staticcheck, then every test, against real Postgres and a real Temporal dev server
+test: check bin/temporal postgres
 	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
 ## check: formatting, vet and staticcheck
@@ -39,7 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/openai/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/anthropic/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
-	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/core/
+	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/llm/
 
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/store"
 )
@@ -38,9 +38,9 @@ type Activities struct {
 
 // ProgressInput is a request that has not ended yet.
 type ProgressInput struct {
-	Meta        core.RequestMeta
-	Plan        []core.Candidate
-	Status      core.Status
+	Meta        llm.RequestMeta
+	Plan        []llm.Candidate
+	Status      llm.Status
 	FirstByteAt time.Time // zero when no byte was sent yet
 }
 
@@ -65,15 +65,15 @@ func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) (err 
 
 // FinalInput is a request that ended.
 type FinalInput struct {
-	Meta        core.RequestMeta
-	Plan        []core.Candidate
+	Meta        llm.RequestMeta
+	Plan        []llm.Candidate
 	FirstByteAt time.Time
-	Outcome     core.Outcome
+	Outcome     llm.Outcome
 }
 
 // FinalResult is what the workflow shows in search attributes and memo.
 type FinalResult struct {
-	Status      core.Status
+	Status      llm.Status
 	Provider    string
 	TotalTokens int64
 	CostKnown   bool
@@ -142,7 +142,7 @@ func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRe
 		p = def
 	}
 	b := pricing.Cost(p, in.Outcome.Usage, pricing.Options{
-		Multiplier: facts.Multiplier, FreeTier: facts.FreeTier, Succeeded: in.Outcome.Status == core.StatusCompleted,
+		Multiplier: facts.Multiplier, FreeTier: facts.FreeTier, Succeeded: in.Outcome.Status == llm.StatusCompleted,
 	})
 	snap, _ := json.Marshal(b.Rates)
 	return &store.Cost{

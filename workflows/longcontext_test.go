@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"aether/activities"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/secret"
 	"aether/internal/seed"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 	"aether/workflows"
 )
 
@@ -66,12 +66,12 @@ func TestLongContextOneHourCacheWritesRecorded(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Second)
 			id := "long-" + tc.model
 			in := workflows.RequestInput{
-				Meta: core.RequestMeta{RequestID: id, UserID: userID, User: "alice", APIKeyID: keyID, Model: tc.model,
-					Format: core.FormatAnthropic, Operation: core.OpGenerate, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
-				Plan: []core.Candidate{{Index: 0, ProviderID: providerID, Provider: "p1", KeyID: pk, KeyName: "k1", UpstreamModel: tc.model}},
-				Outcome: &core.Outcome{Status: core.StatusCompleted, StatusCode: 200, CandidateIndex: 0,
-					Usage:      core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000, Known: true},
-					Attempts:   []core.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: core.OutcomeSuccess, StatusCode: 200, StartedAt: now}},
+				Meta: llm.RequestMeta{RequestID: id, UserID: userID, User: "alice", APIKeyID: keyID, Model: tc.model,
+					Format: llm.FormatAnthropic, Operation: llm.OpGenerate, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
+				Plan: []llm.Candidate{{Index: 0, ProviderID: providerID, Provider: "p1", KeyID: pk, KeyName: "k1", UpstreamModel: tc.model}},
+				Outcome: &llm.Outcome{Status: llm.StatusCompleted, StatusCode: 200, CandidateIndex: 0,
+					Usage:      llm.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000, Known: true},
+					Attempts:   []llm.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: llm.OutcomeSuccess, StatusCode: 200, StartedAt: now}},
 					FinishedAt: now.Add(time.Second), Total: time.Second},
 			}
 			fx := &fixture{st: st, acts: acts}

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"aether/activities"
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Names users and the shipper rely on.
@@ -27,7 +27,7 @@ const (
 	DeadlineGrace = 30 * time.Second
 )
 
-// Search attribute keys (the names are core.SearchAttributes).
+// Search attribute keys (the names are llm.SearchAttributes).
 var (
 	SAUser        = temporal.NewSearchAttributeKeyKeyword("AetherUser")
 	SAAPIKey      = temporal.NewSearchAttributeKeyKeyword("AetherAPIKey")
@@ -51,7 +51,7 @@ const MemoFingerprint = "fingerprint"
 // workflow's fingerprint with its own to tell its own earlier start (a
 // shipper run that crashed before its checkpoint) from a workflow of some
 // other request. It holds only a time and IDs.
-func Fingerprint(m core.RequestMeta) string {
+func Fingerprint(m llm.RequestMeta) string {
 	return fmt.Sprintf("%d/%d/%d", m.ReceivedAt.UnixNano(), m.UserID, m.APIKeyID)
 }
 
@@ -59,38 +59,38 @@ func Fingerprint(m core.RequestMeta) string {
 // by the time it is shipped, Outcome is set and the whole record is written
 // in one workflow task.
 type RequestInput struct {
-	Meta        core.RequestMeta
-	Plan        []core.Candidate
+	Meta        llm.RequestMeta
+	Plan        []llm.Candidate
 	FirstByteAt time.Time
-	Outcome     *core.Outcome
+	Outcome     *llm.Outcome
 }
 
 // Event is a later event, delivered by signal. Either field may be set;
 // duplicates and late arrivals are ignored.
 type Event struct {
 	FirstByteAt time.Time
-	Outcome     *core.Outcome
+	Outcome     *llm.Outcome
 }
 
 // State is what the `state` query returns.
 type State struct {
 	RequestID   string
-	Status      core.Status
+	Status      llm.Status
 	Model       string
 	Provider    string
 	Attempts    int
 	TotalTokens int64
 	CostKnown   bool
 	CostUSD     float64
-	ErrorClass  core.ErrorClass
+	ErrorClass  llm.ErrorClass
 }
 
 // StartState is what the shipper knows of a request when it starts the
 // workflow: everything but the cost when the request already ended.
 func StartState(in RequestInput) State {
-	st := State{RequestID: in.Meta.RequestID, Status: core.StatusPending, Model: in.Meta.Model}
+	st := State{RequestID: in.Meta.RequestID, Status: llm.StatusPending, Model: in.Meta.Model}
 	if !in.FirstByteAt.IsZero() {
-		st.Status = core.StatusStreaming
+		st.Status = llm.StatusStreaming
 	}
 	if o := in.Outcome; o != nil {
 		st.Status, st.Attempts, st.TotalTokens, st.ErrorClass = o.Status, len(o.Attempts), o.Usage.TotalTokens(), o.ErrorClass
@@ -147,7 +147,7 @@ var localActivity = workflow.LocalActivityOptions{
 
 // Request records one proxied request.
 func Request(ctx workflow.Context, in RequestInput) (State, error) {
-	st := State{RequestID: in.Meta.RequestID, Status: core.StatusPending, Model: in.Meta.Model}
+	st := State{RequestID: in.Meta.RequestID, Status: llm.StatusPending, Model: in.Meta.Model}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return st, nil }); err != nil {
 		return st, err
 	}
@@ -177,9 +177,9 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 	if outcome == nil {
 		// The request is still running: record it as pending or streaming,
 		// then wait for its end, but not past its deadline.
-		recorded := core.StatusPending
+		recorded := llm.StatusPending
 		if !firstByte.IsZero() {
-			recorded = core.StatusStreaming
+			recorded = llm.StatusStreaming
 		}
 		if err := workflow.ExecuteLocalActivity(lctx, a.RecordProgress, activities.ProgressInput{
 			Meta: in.Meta, Plan: in.Plan, Status: recorded, FirstByteAt: firstByte,
@@ -200,14 +200,14 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 			sel.AddFuture(deadline, func(workflow.Future) { expired = true })
 			sel.Select(ctx)
 			drain()
-			if outcome == nil && !firstByte.IsZero() && recorded == core.StatusPending {
+			if outcome == nil && !firstByte.IsZero() && recorded == llm.StatusPending {
 				if err := workflow.ExecuteLocalActivity(lctx, a.RecordProgress, activities.ProgressInput{
-					Meta: in.Meta, Plan: in.Plan, Status: core.StatusStreaming, FirstByteAt: firstByte,
+					Meta: in.Meta, Plan: in.Plan, Status: llm.StatusStreaming, FirstByteAt: firstByte,
 				}).Get(lctx, nil); err != nil {
 					return st, err
 				}
-				recorded, st.Status = core.StatusStreaming, core.StatusStreaming
-				_ = workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(core.StatusStreaming)))
+				recorded, st.Status = llm.StatusStreaming, llm.StatusStreaming
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(llm.StatusStreaming)))
 			}
 		}
 		cancelTimer()
@@ -215,8 +215,8 @@ func Request(ctx workflow.Context, in RequestInput) (State, error) {
 			// No final event before the deadline: the process that served
 			// the request is gone. Close it instead of leaving it pending.
 			now := workflow.Now(ctx)
-			outcome = &core.Outcome{
-				Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
+			outcome = &llm.Outcome{
+				Status: llm.StatusFailed, ErrorClass: llm.ErrInterrupted, CandidateIndex: -1,
 				ErrorMessage: "no final event before the request deadline", FinishedAt: now, Total: now.Sub(in.Meta.ReceivedAt),
 			}
 		}

@@ -10,12 +10,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"aether/activities"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/secret"
 	"aether/internal/seed"
 	"aether/internal/store"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 	"aether/workflows"
 )
 
@@ -76,9 +76,9 @@ func newFixture(t *testing.T) *fixture {
 func (fx *fixture) input(id string, stream bool) workflows.RequestInput {
 	now := time.Now().UTC().Truncate(time.Second)
 	return workflows.RequestInput{
-		Meta: core.RequestMeta{RequestID: id, UserID: fx.userID, User: "alice", APIKeyID: fx.keyID, Model: "claude",
-			Format: core.FormatAnthropic, Operation: core.OpGenerate, Stream: stream, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
-		Plan: []core.Candidate{
+		Meta: llm.RequestMeta{RequestID: id, UserID: fx.userID, User: "alice", APIKeyID: fx.keyID, Model: "claude",
+			Format: llm.FormatAnthropic, Operation: llm.OpGenerate, Stream: stream, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
+		Plan: []llm.Candidate{
 			{Index: 0, ProviderID: fx.providerID, Provider: "p1", KeyID: fx.pk1, KeyName: "k1", UpstreamModel: "claude"},
 			{Index: 1, ProviderID: fx.providerID, Provider: "p1", KeyID: fx.pk2, KeyName: "k2", UpstreamModel: "claude"},
 		},
@@ -87,12 +87,12 @@ func (fx *fixture) input(id string, stream bool) workflows.RequestInput {
 
 // usage: 1000 input, 2000 cache read, 100 5m write, 500 output.
 // cost = 1000×3 + 2000×0.3 + 100×3.75 + 500×15 = 3000+600+375+7500 µ$ = $0.011475
-var usage = core.Usage{InputTokens: 1000, CacheReadTokens: 2000, CacheWrite5mTokens: 100, OutputTokens: 500, Known: true}
+var usage = llm.Usage{InputTokens: 1000, CacheReadTokens: 2000, CacheWrite5mTokens: 100, OutputTokens: 500, Known: true}
 
-func success(fx *fixture, idx int, at time.Time) *core.Outcome {
+func success(fx *fixture, idx int, at time.Time) *llm.Outcome {
 	keys := []int64{fx.pk1, fx.pk2}
-	return &core.Outcome{Status: core.StatusCompleted, StatusCode: 200, CandidateIndex: idx, Usage: usage,
-		Attempts:   []core.Attempt{{CandidateIndex: idx, KeyID: keys[idx], Outcome: core.OutcomeSuccess, StatusCode: 200, StartedAt: at, Latency: time.Second}},
+	return &llm.Outcome{Status: llm.StatusCompleted, StatusCode: 200, CandidateIndex: idx, Usage: usage,
+		Attempts:   []llm.Attempt{{CandidateIndex: idx, KeyID: keys[idx], Outcome: llm.OutcomeSuccess, StatusCode: 200, StartedAt: at, Latency: time.Second}},
 		FinishedAt: at.Add(2 * time.Second), Total: 2 * time.Second}
 }
 
@@ -149,7 +149,7 @@ func TestAlreadyFinishedRequest(t *testing.T) {
 	}
 	var st workflows.State
 	_ = env.GetWorkflowResult(&st)
-	if st.Status != core.StatusCompleted || !st.CostKnown || st.TotalTokens != 3600 {
+	if st.Status != llm.StatusCompleted || !st.CostKnown || st.TotalTokens != 3600 {
 		t.Fatalf("state %+v", st)
 	}
 	r := fx.row(t, "wf-normal")
@@ -167,7 +167,7 @@ func TestRunningThenSignals(t *testing.T) {
 	fx := newFixture(t)
 	env := fx.env(t)
 	in := fx.input("wf-stream", true)
-	var midStatus core.Status
+	var midStatus llm.Status
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{FirstByteAt: in.Meta.ReceivedAt.Add(300 * time.Millisecond)})
 	}, time.Second)
@@ -191,7 +191,7 @@ func TestRunningThenSignals(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if midStatus != core.StatusStreaming {
+	if midStatus != llm.StatusStreaming {
 		t.Fatalf("query mid-stream: %s", midStatus)
 	}
 	r := fx.row(t, "wf-stream")
@@ -207,13 +207,13 @@ func TestFailoverAttempts(t *testing.T) {
 	env := fx.env(t)
 	in := fx.input("wf-failover", false)
 	at := in.Meta.ReceivedAt
-	in.Plan = append(in.Plan, core.Candidate{Index: 2, ProviderID: fx.providerID, Provider: "p1", KeyID: fx.pk1, KeyName: "k1", SkippedReason: "breaker_open"})
+	in.Plan = append(in.Plan, llm.Candidate{Index: 2, ProviderID: fx.providerID, Provider: "p1", KeyID: fx.pk1, KeyName: "k1", SkippedReason: "breaker_open"})
 	out := success(fx, 1, at)
-	out.Attempts = []core.Attempt{
-		{CandidateIndex: 0, KeyID: fx.pk1, Outcome: core.OutcomeFailed, StatusCode: 529, ErrorClass: core.ErrUpstreamServer, StartedAt: at, Latency: 100 * time.Millisecond},
-		{CandidateIndex: 1, KeyID: fx.pk2, Outcome: core.OutcomeSuccess, StatusCode: 200, StartedAt: at.Add(time.Second), Latency: time.Second},
+	out.Attempts = []llm.Attempt{
+		{CandidateIndex: 0, KeyID: fx.pk1, Outcome: llm.OutcomeFailed, StatusCode: 529, ErrorClass: llm.ErrUpstreamServer, StartedAt: at, Latency: 100 * time.Millisecond},
+		{CandidateIndex: 1, KeyID: fx.pk2, Outcome: llm.OutcomeSuccess, StatusCode: 200, StartedAt: at.Add(time.Second), Latency: time.Second},
 	}
-	out.BreakerChanges = []core.BreakerChange{{KeyID: fx.pk1, State: "open", At: at, OpenUntil: at.Add(time.Hour)}}
+	out.BreakerChanges = []llm.BreakerChange{{KeyID: fx.pk1, State: "open", At: at, OpenUntil: at.Add(time.Hour)}}
 	in.Outcome = out
 	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
@@ -258,9 +258,9 @@ func TestCancelledWithPartialUsage(t *testing.T) {
 	env := fx.env(t)
 	in := fx.input("wf-cancel", true)
 	in.FirstByteAt = in.Meta.ReceivedAt.Add(time.Second)
-	partial := core.Usage{InputTokens: 1000, OutputTokens: 1, Known: true}
-	in.Outcome = &core.Outcome{Status: core.StatusCancelled, StatusCode: 499, ErrorClass: core.ErrClientCancelled, CandidateIndex: 0, Usage: partial,
-		Attempts:   []core.Attempt{{CandidateIndex: 0, KeyID: fx.pk1, Outcome: core.OutcomeCancelled, StatusCode: 499, StartedAt: in.Meta.ReceivedAt}},
+	partial := llm.Usage{InputTokens: 1000, OutputTokens: 1, Known: true}
+	in.Outcome = &llm.Outcome{Status: llm.StatusCancelled, StatusCode: 499, ErrorClass: llm.ErrClientCancelled, CandidateIndex: 0, Usage: partial,
+		Attempts:   []llm.Attempt{{CandidateIndex: 0, KeyID: fx.pk1, Outcome: llm.OutcomeCancelled, StatusCode: 499, StartedAt: in.Meta.ReceivedAt}},
 		FinishedAt: in.Meta.ReceivedAt.Add(3 * time.Second)}
 	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
@@ -315,7 +315,7 @@ func TestDuplicateAndOutOfOrderEvents(t *testing.T) {
 	if err != nil || res.Applied {
 		t.Fatalf("second RecordFinal: applied %v err %v", res.Applied, err)
 	}
-	if err := fx.acts.RecordProgress(context.Background(), activities.ProgressInput{Meta: in.Meta, Plan: in.Plan, Status: core.StatusPending}); err != nil {
+	if err := fx.acts.RecordProgress(context.Background(), activities.ProgressInput{Meta: in.Meta, Plan: in.Plan, Status: llm.StatusPending}); err != nil {
 		t.Fatal(err)
 	}
 	r := fx.row(t, "wf-dup")

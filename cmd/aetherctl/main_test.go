@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/gatewaytest"
-	"aether/internal/testenv"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"aether/internal/devstack"
-	"aether/internal/temporaldev"
+	"aether/internal/testkit/temporaldev"
 )
 
 func main() {

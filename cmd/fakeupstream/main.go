@@ -1,5 +1,5 @@
 // Command fakeupstream serves the simulated LLM provider of
-// internal/fakeupstream for the dev stack and benchmarks.
+// internal/testkit/fakeupstream for the dev stack and benchmarks.
 //
 // Configuration comes from flags, defaulting to the environment:
 //
@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // BenchmarkRecorderStarted measures what the start event costs a request
@@ -13,7 +13,7 @@ import (
 // many in parallel sharing group commits. The journal is on the test's
 // temporary directory, with fsync.
 func BenchmarkRecorderStarted(b *testing.B) {
-	plan := []core.Candidate{{Index: 0, ProviderID: 1, Provider: "p-openai", EndpointID: 1, KeyID: 1, KeyName: "primary", UpstreamModel: "gpt-4o-mini"},
+	plan := []llm.Candidate{{Index: 0, ProviderID: 1, Provider: "p-openai", EndpointID: 1, KeyID: 1, KeyName: "primary", UpstreamModel: "gpt-4o-mini"},
 		{Index: 1, ProviderID: 1, Provider: "p-openai", EndpointID: 1, KeyID: 2, KeyName: "backup", UpstreamModel: "gpt-4o-mini"}}
 	for _, c := range []struct {
 		name     string
@@ -30,8 +30,8 @@ func BenchmarkRecorderStarted(b *testing.B) {
 				}
 			}()
 			r := &Recorder{J: j, Durable: c.durable}
-			m := core.RequestMeta{RequestID: "0195f1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", UserID: 1, User: "tester", APIKeyID: 1, Model: "gpt-4o-mini",
-				Format: core.FormatOpenAI, Operation: core.OpGenerate, ReceivedAt: time.Now(), Deadline: time.Now().Add(10 * time.Minute)}
+			m := llm.RequestMeta{RequestID: "0195f1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", UserID: 1, User: "tester", APIKeyID: 1, Model: "gpt-4o-mini",
+				Format: llm.FormatOpenAI, Operation: llm.OpGenerate, ReceivedAt: time.Now(), Deadline: time.Now().Add(10 * time.Minute)}
 			b.ReportAllocs()
 			// Queued starts outrun the disk here; the journal refuses
 			// them past MaxUnwritten, which is counted, not an error.

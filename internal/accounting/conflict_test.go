@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/workflows"
 )
 
@@ -72,12 +72,12 @@ func TestConflictingWorkflowIsNotDelivered(t *testing.T) {
 	defer func() { _ = j.Close(); cancel(); <-stopped }()
 	rec := &Recorder{J: j}
 
-	for _, m := range []core.RequestMeta{mine, taken, meta("fresh")} {
-		if err := rec.Started(m, []core.Candidate{{Index: 0, KeyID: 7, Provider: "p"}}); err != nil {
+	for _, m := range []llm.RequestMeta{mine, taken, meta("fresh")} {
+		if err := rec.Started(m, []llm.Candidate{{Index: 0, KeyID: 7, Provider: "p"}}); err != nil {
 			t.Fatal(err)
 		}
 		rec.FirstByte(m.RequestID, time.Now())
-		rec.Finished(m.RequestID, done(core.StatusCompleted))
+		rec.Finished(m.RequestID, done(llm.StatusCompleted))
 	}
 	eventually(t, "all released", func() bool { st := s.Stats(); return st.Pending == 0 && st.UnshippedSeqs == 0 })
 	eventually(t, "checkpoint past the conflict", func() bool { return j.ShippedSeq() == 9 })
@@ -90,7 +90,7 @@ func TestConflictingWorkflowIsNotDelivered(t *testing.T) {
 		t.Errorf("the other request's workflow was replaced: %+v", got)
 	}
 	ft.mu.Unlock()
-	if o := ft.finalOutcome("mine"); o == nil || o.Status != core.StatusCompleted {
+	if o := ft.finalOutcome("mine"); o == nil || o.Status != llm.StatusCompleted {
 		t.Errorf("own earlier start not completed by signal: %+v", o)
 	}
 	if o := ft.finalOutcome("fresh"); o == nil {

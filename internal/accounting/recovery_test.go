@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // TestRestartClosesShippedOpenRequests: the process dies with streams in
@@ -42,7 +42,7 @@ func TestRestartClosesShippedOpenRequests(t *testing.T) {
 	p2 := startPipeline(t, dir, ft, time.Hour)
 	for _, id := range append(shipped, unshipped...) {
 		eventually(t, id+" closed", func() bool { return ft.finalOutcome(id) != nil })
-		if o := ft.finalOutcome(id); o.Status != core.StatusFailed || o.ErrorClass != core.ErrInterrupted || o.FirstByte <= 0 {
+		if o := ft.finalOutcome(id); o.Status != llm.StatusFailed || o.ErrorClass != llm.ErrInterrupted || o.FirstByte <= 0 {
 			t.Fatalf("%s closed as %+v", id, o)
 		}
 	}

@@ -13,19 +13,19 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/workflows"
 )
 
 // event is one journal entry: a request's start, first byte, or end. It
 // holds IDs, counts and statuses only, never a body or a key.
 type event struct {
-	Kind    string            `json:"k"` // started, first_byte, finished
-	ID      string            `json:"id"`
-	Meta    *core.RequestMeta `json:"meta,omitempty"`
-	Plan    []core.Candidate  `json:"plan,omitempty"`
-	At      time.Time         `json:"at,omitzero"`
-	Outcome *core.Outcome     `json:"out,omitempty"`
+	Kind    string           `json:"k"` // started, first_byte, finished
+	ID      string           `json:"id"`
+	Meta    *llm.RequestMeta `json:"meta,omitempty"`
+	Plan    []llm.Candidate  `json:"plan,omitempty"`
+	At      time.Time        `json:"at,omitzero"`
+	Outcome *llm.Outcome     `json:"out,omitempty"`
 }
 
 // Recorder implements proxy.Recorder on a Journal.
@@ -39,7 +39,7 @@ type Recorder struct {
 }
 
 // Started implements proxy.Recorder.
-func (r *Recorder) Started(meta core.RequestMeta, plan []core.Candidate) error {
+func (r *Recorder) Started(meta llm.RequestMeta, plan []llm.Candidate) error {
 	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
 	if r.Durable {
 		return r.J.AppendDurable(b)
@@ -55,7 +55,7 @@ func (r *Recorder) FirstByte(id string, at time.Time) {
 }
 
 // Finished implements proxy.Recorder.
-func (r *Recorder) Finished(id string, out core.Outcome) {
+func (r *Recorder) Finished(id string, out llm.Outcome) {
 	b, _ := json.Marshal(event{Kind: "finished", ID: id, Outcome: &out})
 	_ = r.J.AppendFollowUp(b)
 }
@@ -87,10 +87,10 @@ type ShipperConfig struct {
 // pending is one request's events not yet delivered.
 type pending struct {
 	id        string
-	meta      *core.RequestMeta
-	plan      []core.Candidate
+	meta      *llm.RequestMeta
+	plan      []llm.Candidate
 	firstByte time.Time
-	outcome   *core.Outcome
+	outcome   *llm.Outcome
 	seqs      []uint64
 	seen      time.Time
 	started   bool // a workflow exists for this request
@@ -216,7 +216,7 @@ func (s *Shipper) recover() {
 		if s.reqs[o.ID] == nil {
 			// No model in the meta: ship signals the existing workflow
 			// and never starts one.
-			s.reqs[o.ID] = &pending{id: o.ID, meta: &core.RequestMeta{RequestID: o.ID, ReceivedAt: o.Received},
+			s.reqs[o.ID] = &pending{id: o.ID, meta: &llm.RequestMeta{RequestID: o.ID, ReceivedAt: o.Received},
 				firstByte: o.FirstByte, sentFB: !o.FirstByte.IsZero(), started: true, seen: s.nowFunc()}
 		}
 	}
@@ -233,10 +233,10 @@ func (s *Shipper) recover() {
 		if p.meta == nil {
 			// Only later events survived, from a checkpoint written
 			// before open requests were recorded in it.
-			p.meta, p.started = &core.RequestMeta{RequestID: p.id}, true
+			p.meta, p.started = &llm.RequestMeta{RequestID: p.id}, true
 		}
 		now := s.nowFunc()
-		out := &core.Outcome{Status: core.StatusFailed, ErrorClass: core.ErrInterrupted, CandidateIndex: -1,
+		out := &llm.Outcome{Status: llm.StatusFailed, ErrorClass: llm.ErrInterrupted, CandidateIndex: -1,
 			ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now}
 		if !p.meta.ReceivedAt.IsZero() {
 			out.Total = now.Sub(p.meta.ReceivedAt)
@@ -388,7 +388,7 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 		// Only later events survived (the start was delivered before a
 		// restart): signal the workflow, which must exist.
 		p.started = true
-		p.meta = &core.RequestMeta{RequestID: p.id}
+		p.meta = &llm.RequestMeta{RequestID: p.id}
 	}
 	meta, plan, firstByte, outcome, started := *p.meta, p.plan, p.firstByte, p.outcome, p.started
 	covered := append([]uint64(nil), p.seqs...)
@@ -507,12 +507,12 @@ func (s *Shipper) fingerprint(ctx context.Context, id string) (string, error) {
 // conflictRecord is what the ERROR line of a conflicting request holds:
 // the same IDs, counts and statuses as its journal events.
 type conflictRecord struct {
-	RequestID   string            `json:"request_id"`
-	Meta        *core.RequestMeta `json:"meta,omitempty"`
-	Plan        []core.Candidate  `json:"plan,omitempty"`
-	FirstByteAt time.Time         `json:"first_byte_at,omitzero"`
-	Outcome     *core.Outcome     `json:"outcome,omitempty"`
-	Seqs        []uint64          `json:"journal_seqs"`
+	RequestID   string           `json:"request_id"`
+	Meta        *llm.RequestMeta `json:"meta,omitempty"`
+	Plan        []llm.Candidate  `json:"plan,omitempty"`
+	FirstByteAt time.Time        `json:"first_byte_at,omitzero"`
+	Outcome     *llm.Outcome     `json:"outcome,omitempty"`
+	Seqs        []uint64         `json:"journal_seqs"`
 }
 
 // releaseConflict logs p's first n events as the last-resort record of a

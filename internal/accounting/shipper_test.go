@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/workflows"
 )
 
@@ -90,7 +90,7 @@ func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, _, _ string, arg an
 
 // finalOutcome returns the outcome the fake workflow received, however it
 // arrived.
-func (f *fakeTemporal) finalOutcome(id string) *core.Outcome {
+func (f *fakeTemporal) finalOutcome(id string) *llm.Outcome {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if in, ok := f.starts[id]; ok && in.Outcome != nil {
@@ -127,13 +127,13 @@ func startPipeline(t *testing.T, dir string, ft *fakeTemporal, coalesce time.Dur
 	return p
 }
 
-func meta(id string) core.RequestMeta {
+func meta(id string) llm.RequestMeta {
 	now := time.Now()
-	return core.RequestMeta{RequestID: id, Model: "m", Format: core.FormatOpenAI, ReceivedAt: now, Deadline: now.Add(time.Minute)}
+	return llm.RequestMeta{RequestID: id, Model: "m", Format: llm.FormatOpenAI, ReceivedAt: now, Deadline: now.Add(time.Minute)}
 }
 
-func done(status core.Status) core.Outcome {
-	return core.Outcome{Status: status, StatusCode: 200, CandidateIndex: 0, FinishedAt: time.Now(), Usage: core.Usage{InputTokens: 5, OutputTokens: 7, Known: true}}
+func done(status llm.Status) llm.Outcome {
+	return llm.Outcome{Status: status, StatusCode: 200, CandidateIndex: 0, FinishedAt: time.Now(), Usage: llm.Usage{InputTokens: 5, OutputTokens: 7, Known: true}}
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -155,8 +155,8 @@ func TestShortRequestShipsAsOneStart(t *testing.T) {
 	defer p.stop()
 	for i := range 20 {
 		id := "short-" + string(rune('a'+i))
-		_ = p.rec.Started(meta(id), []core.Candidate{{Index: 0, KeyID: 1}})
-		p.rec.Finished(id, done(core.StatusCompleted))
+		_ = p.rec.Started(meta(id), []llm.Candidate{{Index: 0, KeyID: 1}})
+		p.rec.Finished(id, done(llm.StatusCompleted))
 	}
 	eventually(t, "20 deliveries", func() bool { return p.s.Stats().Delivered == 20 })
 	ft.mu.Lock()
@@ -183,7 +183,7 @@ func TestLongRequestStartsThenSignals(t *testing.T) {
 	if in.Outcome != nil || in.FirstByteAt.IsZero() {
 		t.Fatalf("start carried outcome %v first byte %v", in.Outcome, in.FirstByteAt)
 	}
-	p.rec.Finished("long", done(core.StatusCompleted))
+	p.rec.Finished("long", done(llm.StatusCompleted))
 	eventually(t, "final signal", func() bool { return ft.finalOutcome("long") != nil })
 	if p.s.Stats().Pending != 0 {
 		t.Fatal("request still pending after delivery")
@@ -200,7 +200,7 @@ func TestTemporalOutage(t *testing.T) {
 	for i := range 200 {
 		id := "outage-" + time.Now().Format("150405.000000000") + string(rune('A'+i%26)) + string(rune('a'+i/26))
 		_ = p.rec.Started(meta(id), nil)
-		p.rec.Finished(id, done(core.StatusCompleted))
+		p.rec.Finished(id, done(llm.StatusCompleted))
 	}
 	time.Sleep(1500 * time.Millisecond)
 	ft.mu.Lock()
@@ -225,7 +225,7 @@ func TestCrashRecovery(t *testing.T) {
 	ft.down = true
 	p := startPipeline(t, dir, ft, time.Hour)
 	_ = p.rec.Started(meta("finished-unshipped"), nil)
-	p.rec.Finished("finished-unshipped", done(core.StatusCompleted))
+	p.rec.Finished("finished-unshipped", done(llm.StatusCompleted))
 	_ = p.rec.Started(meta("mid-stream"), nil)
 	p.rec.FirstByte("mid-stream", time.Now())
 	eventually(t, "durable", func() bool { return p.j.Stats().Written == 4 })
@@ -237,10 +237,10 @@ func TestCrashRecovery(t *testing.T) {
 	p2 := startPipeline(t, dir, ft, time.Hour)
 	defer p2.stop()
 	eventually(t, "both delivered", func() bool { return p2.s.Stats().Delivered == 2 })
-	if o := ft.finalOutcome("finished-unshipped"); o == nil || o.Status != core.StatusCompleted || o.Usage.OutputTokens != 7 {
+	if o := ft.finalOutcome("finished-unshipped"); o == nil || o.Status != llm.StatusCompleted || o.Usage.OutputTokens != 7 {
 		t.Fatalf("finished request shipped as %+v", o)
 	}
-	if o := ft.finalOutcome("mid-stream"); o == nil || o.Status != core.StatusFailed || o.ErrorClass != core.ErrInterrupted {
+	if o := ft.finalOutcome("mid-stream"); o == nil || o.Status != llm.StatusFailed || o.ErrorClass != llm.ErrInterrupted {
 		t.Fatalf("interrupted request shipped as %+v", o)
 	}
 	// Replaying again ships nothing twice: the workflows exist.

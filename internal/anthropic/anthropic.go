@@ -7,32 +7,32 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
-// Dialect implements core.Dialect for Anthropic.
+// Dialect implements llm.Dialect for Anthropic.
 type Dialect struct{}
 
-// Format implements core.Dialect.
-func (Dialect) Format() core.Format { return core.FormatAnthropic }
+// Format implements llm.Dialect.
+func (Dialect) Format() llm.Format { return llm.FormatAnthropic }
 
-// SetAuth implements core.Dialect: Anthropic's own API takes x-api-key.
+// SetAuth implements llm.Dialect: Anthropic's own API takes x-api-key.
 func (Dialect) SetAuth(h http.Header, key string) { h.Set("x-api-key", key) }
 
-var kinds = map[core.ErrorKind]string{
-	core.KindInvalidRequest: "invalid_request_error",
-	core.KindAuthentication: "authentication_error",
-	core.KindPermission:     "permission_error",
-	core.KindNotFound:       "not_found_error",
-	core.KindTooLarge:       "request_too_large",
-	core.KindRateLimit:      "rate_limit_error",
-	core.KindUnavailable:    "overloaded_error",
-	core.KindUpstream:       "api_error",
-	core.KindInternal:       "api_error",
+var kinds = map[llm.ErrorKind]string{
+	llm.KindInvalidRequest: "invalid_request_error",
+	llm.KindAuthentication: "authentication_error",
+	llm.KindPermission:     "permission_error",
+	llm.KindNotFound:       "not_found_error",
+	llm.KindTooLarge:       "request_too_large",
+	llm.KindRateLimit:      "rate_limit_error",
+	llm.KindUnavailable:    "overloaded_error",
+	llm.KindUpstream:       "api_error",
+	llm.KindInternal:       "api_error",
 }
 
-// WriteError implements core.Dialect: {"type":"error","error":{"type","message"}}.
-func (Dialect) WriteError(w http.ResponseWriter, status int, kind core.ErrorKind, message string) {
+// WriteError implements llm.Dialect: {"type":"error","error":{"type","message"}}.
+func (Dialect) WriteError(w http.ResponseWriter, status int, kind llm.ErrorKind, message string) {
 	b, _ := json.Marshal(struct {
 		Type  string `json:"type"`
 		Error struct {
@@ -64,7 +64,7 @@ type usageJSON struct {
 
 // merge applies the fields present in u over an earlier usage: message_delta
 // repeats or updates only some of them.
-func (u *usageJSON) merge(into *core.Usage) {
+func (u *usageJSON) merge(into *llm.Usage) {
 	set := func(dst *int64, src *int64) {
 		if src != nil {
 			*dst = *src
@@ -86,30 +86,30 @@ func (u *usageJSON) merge(into *core.Usage) {
 	into.Known = true
 }
 
-// BodyUsage implements core.Dialect.
-func (Dialect) BodyUsage(body []byte) core.Usage {
+// BodyUsage implements llm.Dialect.
+func (Dialect) BodyUsage(body []byte) llm.Usage {
 	var v struct {
 		Usage *usageJSON `json:"usage"`
 	}
-	var u core.Usage
+	var u llm.Usage
 	if json.Unmarshal(body, &v) == nil && v.Usage != nil {
 		v.Usage.merge(&u)
 	}
 	return u
 }
 
-// UsageMember implements core.Dialect.
+// UsageMember implements llm.Dialect.
 func (Dialect) UsageMember() string { return "usage" }
 
 type stream struct {
-	usage    core.Usage
+	usage    llm.Usage
 	complete bool // message_stop came
 	failed   bool // an error event came
 }
 
-// NewStream implements core.Dialect. Anthropic always reports usage in its
+// NewStream implements llm.Dialect. Anthropic always reports usage in its
 // stream, so nothing is ever injected.
-func (Dialect) NewStream(bool) core.StreamObserver { return &stream{} }
+func (Dialect) NewStream(bool) llm.StreamObserver { return &stream{} }
 
 func (s *stream) Observe(name string, data []byte) bool {
 	switch name {
@@ -145,6 +145,6 @@ func (s *stream) IsError(name string, data []byte) bool {
 	return name == "error" || (name == "" && bytes.Contains(data, []byte(`"type":"error"`)))
 }
 
-func (s *stream) Usage() core.Usage { return s.usage }
-func (s *stream) Complete() bool    { return s.complete }
-func (s *stream) Failed() bool      { return s.failed }
+func (s *stream) Usage() llm.Usage { return s.usage }
+func (s *stream) Complete() bool   { return s.complete }
+func (s *stream) Failed() bool     { return s.failed }

@@ -4,23 +4,23 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"aether/internal/core"
-	"aether/internal/dialecttest"
+	"aether/internal/testkit/dialecttest"
+	"aether/internal/llm"
 )
 
 func TestStreamUsage(t *testing.T) {
 	tests := []struct {
 		name  string
 		file  string
-		usage core.Usage
+		usage llm.Usage
 	}{
 		// input excludes cache: 13 uncached, 17 read, writes split 3 (5m) / 2 (1h).
 		{"split cache writes, totals repeated in message_delta", "testdata/messages.sse",
-			core.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 11, Known: true}},
+			llm.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 11, Known: true}},
 		{"flat cache_creation_input_tokens counts as 5-minute writes", "testdata/messages_flat_cache.sse",
-			core.Usage{InputTokens: 25, CacheWrite5mTokens: 1200, OutputTokens: 42, Known: true}},
+			llm.Usage{InputTokens: 25, CacheWrite5mTokens: 1200, OutputTokens: 42, Known: true}},
 		{"1-hour writes kept apart", "testdata/messages_1h_cache.sse",
-			core.Usage{InputTokens: 4, CacheReadTokens: 15000, CacheWrite1hTokens: 3000, OutputTokens: 900, Known: true}},
+			llm.Usage{InputTokens: 4, CacheReadTokens: 15000, CacheWrite1hTokens: 3000, OutputTokens: 900, Known: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestStreamUsage(t *testing.T) {
 
 func TestBodyUsage(t *testing.T) {
 	body := `{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":200,"cache_creation":{"ephemeral_5m_input_tokens":60,"ephemeral_1h_input_tokens":40},"output_tokens":5}}`
-	want := core.Usage{InputTokens: 10, CacheReadTokens: 200, CacheWrite5mTokens: 60, CacheWrite1hTokens: 40, OutputTokens: 5, Known: true}
+	want := llm.Usage{InputTokens: 10, CacheReadTokens: 200, CacheWrite5mTokens: 60, CacheWrite1hTokens: 40, OutputTokens: 5, Known: true}
 	if u := (Dialect{}).BodyUsage([]byte(body)); u != want {
 		t.Fatalf("usage %+v, want %+v", u, want)
 	}
@@ -55,7 +55,7 @@ func TestIsError(t *testing.T) {
 
 func TestWriteError(t *testing.T) {
 	w := httptest.NewRecorder()
-	Dialect{}.WriteError(w, 429, core.KindRateLimit, "slow down")
+	Dialect{}.WriteError(w, 429, llm.KindRateLimit, "slow down")
 	if w.Code != 429 || w.Body.String() != `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}` {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/store"
 )
@@ -20,7 +20,7 @@ import (
 type Provider struct {
 	store.Provider
 	// Endpoints by format; the first active one serves requests.
-	Endpoints map[core.Format]*store.Endpoint
+	Endpoints map[llm.Format]*store.Endpoint
 	Keys      []*store.ProviderKey
 }
 
@@ -66,7 +66,7 @@ func Build(cs *store.ConfigSet) *Snapshot {
 	}
 	for i := range cs.Providers {
 		p := &cs.Providers[i]
-		s.providers[p.ID] = &Provider{Provider: *p, Endpoints: map[core.Format]*store.Endpoint{}}
+		s.providers[p.ID] = &Provider{Provider: *p, Endpoints: map[llm.Format]*store.Endpoint{}}
 	}
 	for i := range cs.Endpoints {
 		e := &cs.Endpoints[i]
@@ -127,20 +127,20 @@ func Build(cs *store.ConfigSet) *Snapshot {
 	return s
 }
 
-// Authenticate finds the caller of a gateway key, or core.ErrUnauthorized
+// Authenticate finds the caller of a gateway key, or llm.ErrUnauthorized
 // for an unknown, inactive or expired key. The map lookup is by SHA-256, and
 // the stored hash is compared again in constant time.
 func (s *Snapshot) Authenticate(key string, now time.Time) (*Caller, error) {
 	if key == "" {
-		return nil, core.ErrUnauthorized
+		return nil, llm.ErrUnauthorized
 	}
 	h := store.HashKey(key)
 	c, ok := s.keys[h]
 	if !ok || subtle.ConstantTimeCompare(c.Key.Hash[:], h[:]) != 1 {
-		return nil, core.ErrUnauthorized
+		return nil, llm.ErrUnauthorized
 	}
 	if !c.Key.Active || !c.User.Active || (c.Key.ExpiresAt != nil && !now.Before(*c.Key.ExpiresAt)) {
-		return nil, core.ErrUnauthorized
+		return nil, llm.ErrUnauthorized
 	}
 	return c, nil
 }
@@ -223,7 +223,7 @@ func PriceFrom(s store.Price) pricing.Price {
 // Cost estimates what a request cost from this snapshot's prices, for
 // budget checks between a request's end and its durable record. The
 // request workflow computes the recorded cost.
-func (s *Snapshot) Cost(modelID, providerID, keyID int64, u core.Usage, succeeded bool) (core.PicoUSD, bool) {
+func (s *Snapshot) Cost(modelID, providerID, keyID int64, u llm.Usage, succeeded bool) (llm.PicoUSD, bool) {
 	p := s.Price(modelID, providerID)
 	if p == nil {
 		return 0, false

@@ -23,9 +23,9 @@ import (
 	"sync"
 	"time"
 
-	"aether/internal/pgcluster"
-	"aether/internal/procs"
-	"aether/internal/temporaldev"
+	"aether/internal/testkit/pgcluster"
+	"aether/internal/testkit/procs"
+	"aether/internal/testkit/temporaldev"
 )
 
 // Options configures a stack. Zero values take the documented defaults.

@@ -24,9 +24,9 @@ import (
 	"google.golang.org/genai"
 
 	"aether/internal/devstack"
-	"aether/internal/fakeupstream"
-	"aether/internal/pgcluster"
-	"aether/internal/temporaldev"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/pgcluster"
+	"aether/internal/testkit/temporaldev"
 )
 
 func freePort(t *testing.T) int {

@@ -27,11 +27,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"aether/internal/fakeupstream"
-	"aether/internal/pgcluster"
-	"aether/internal/procs"
-	"aether/internal/temporaldev"
-	"aether/internal/testenv"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/pgcluster"
+	"aether/internal/testkit/procs"
+	"aether/internal/testkit/temporaldev"
+	"aether/internal/testkit/testenv"
 )
 
 var binDir string

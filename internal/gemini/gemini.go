@@ -8,32 +8,32 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
-// Dialect implements core.Dialect for Gemini.
+// Dialect implements llm.Dialect for Gemini.
 type Dialect struct{}
 
-// Format implements core.Dialect.
-func (Dialect) Format() core.Format { return core.FormatGemini }
+// Format implements llm.Dialect.
+func (Dialect) Format() llm.Format { return llm.FormatGemini }
 
-// SetAuth implements core.Dialect.
+// SetAuth implements llm.Dialect.
 func (Dialect) SetAuth(h http.Header, key string) { h.Set("x-goog-api-key", key) }
 
-var kinds = map[core.ErrorKind]string{
-	core.KindInvalidRequest: "INVALID_ARGUMENT",
-	core.KindAuthentication: "UNAUTHENTICATED",
-	core.KindPermission:     "PERMISSION_DENIED",
-	core.KindNotFound:       "NOT_FOUND",
-	core.KindTooLarge:       "INVALID_ARGUMENT",
-	core.KindRateLimit:      "RESOURCE_EXHAUSTED",
-	core.KindUnavailable:    "UNAVAILABLE",
-	core.KindUpstream:       "UNAVAILABLE",
-	core.KindInternal:       "INTERNAL",
+var kinds = map[llm.ErrorKind]string{
+	llm.KindInvalidRequest: "INVALID_ARGUMENT",
+	llm.KindAuthentication: "UNAUTHENTICATED",
+	llm.KindPermission:     "PERMISSION_DENIED",
+	llm.KindNotFound:       "NOT_FOUND",
+	llm.KindTooLarge:       "INVALID_ARGUMENT",
+	llm.KindRateLimit:      "RESOURCE_EXHAUSTED",
+	llm.KindUnavailable:    "UNAVAILABLE",
+	llm.KindUpstream:       "UNAVAILABLE",
+	llm.KindInternal:       "INTERNAL",
 }
 
-// WriteError implements core.Dialect: {"error":{"code","message","status"}}.
-func (Dialect) WriteError(w http.ResponseWriter, status int, kind core.ErrorKind, message string) {
+// WriteError implements llm.Dialect: {"error":{"code","message","status"}}.
+func (Dialect) WriteError(w http.ResponseWriter, status int, kind llm.ErrorKind, message string) {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": status, "message": message, "status": kinds[kind]}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -51,42 +51,42 @@ type usageJSON struct {
 	ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
 }
 
-func (u *usageJSON) normalise() core.Usage {
+func (u *usageJSON) normalise() llm.Usage {
 	prompt := u.PromptTokenCount + u.ToolUsePromptTokenCount
 	cached := min(u.CachedContentTokenCount, prompt)
-	return core.Usage{
+	return llm.Usage{
 		InputTokens: prompt - cached, CacheReadTokens: cached,
 		OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount, ReasoningTokens: u.ThoughtsTokenCount,
 		Known: true,
 	}
 }
 
-// BodyUsage implements core.Dialect.
-func (Dialect) BodyUsage(body []byte) core.Usage {
+// BodyUsage implements llm.Dialect.
+func (Dialect) BodyUsage(body []byte) llm.Usage {
 	var v struct {
 		UsageMetadata *usageJSON `json:"usageMetadata"`
 	}
 	if json.Unmarshal(body, &v) != nil || v.UsageMetadata == nil {
-		return core.Usage{}
+		return llm.Usage{}
 	}
 	return v.UsageMetadata.normalise()
 }
 
-// UsageMember implements core.Dialect.
+// UsageMember implements llm.Dialect.
 func (Dialect) UsageMember() string { return "usageMetadata" }
 
 type stream struct {
-	usage    core.Usage
+	usage    llm.Usage
 	complete bool
 	failed   bool
 }
 
-// NewStream implements core.Dialect. Gemini reports usage on its last
+// NewStream implements llm.Dialect. Gemini reports usage on its last
 // chunks without being asked.
-func (Dialect) NewStream(bool) core.StreamObserver { return &stream{} }
+func (Dialect) NewStream(bool) llm.StreamObserver { return &stream{} }
 
 func (s *stream) Observe(_ string, data []byte) bool {
-	if core.HasErrorObject(data) {
+	if llm.HasErrorObject(data) {
 		s.failed = true // an error chunk after the first
 		return true
 	}
@@ -120,9 +120,9 @@ func (s *stream) Observe(_ string, data []byte) bool {
 	return true
 }
 
-func (s *stream) IsError(_ string, data []byte) bool { return core.HasErrorObject(data) }
+func (s *stream) IsError(_ string, data []byte) bool { return llm.HasErrorObject(data) }
 
-func (s *stream) Usage() core.Usage { return s.usage }
+func (s *stream) Usage() llm.Usage { return s.usage }
 
 // Complete reports whether a chunk with a finish reason (or a blocked
 // prompt's blockReason) arrived; Gemini has no separate terminal event.

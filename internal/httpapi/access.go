@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Observer counts responses and buffered body bytes; implemented by
@@ -131,11 +131,11 @@ func routeFormat(r *http.Request) string {
 	p := r.URL.Path
 	switch {
 	case p == "/v1/chat/completions" || p == "/v1/responses":
-		return string(core.FormatOpenAI)
+		return string(llm.FormatOpenAI)
 	case strings.HasPrefix(p, "/v1/messages"):
-		return string(core.FormatAnthropic)
+		return string(llm.FormatAnthropic)
 	case strings.HasPrefix(p, "/v1beta/"), strings.HasPrefix(p, "/v1/models/") && strings.Contains(p, ":"):
-		return string(core.FormatGemini)
+		return string(llm.FormatGemini)
 	case strings.HasPrefix(p, "/v1/models"):
 		return string(dialectFor(r).Format())
 	case strings.HasPrefix(p, "/admin/"):
@@ -152,7 +152,7 @@ func note(w http.ResponseWriter, reason string) {
 }
 
 // refuse answers an error in the route's API shape and notes its reason.
-func refuse(w http.ResponseWriter, d core.Dialect, status int, kind core.ErrorKind, reason, msg string) {
+func refuse(w http.ResponseWriter, d llm.Dialect, status int, kind llm.ErrorKind, reason, msg string) {
 	note(w, reason)
 	d.WriteError(w, status, kind, msg)
 }

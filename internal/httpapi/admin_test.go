@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 	"aether/internal/seed"
 	"aether/internal/store"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 )
 
 const adminToken = "admin-token-for-tests-0001-9f3c2a7e5b1d"
@@ -311,15 +311,15 @@ func TestAdminRequests(t *testing.T) {
 	_ = st.Pool.QueryRow(ctx, `SELECT p.id, k.id FROM providers p JOIN provider_keys k ON k.provider_id = p.id WHERE p.name = 'p-openai' AND k.name = 'primary'`).Scan(&providerID, &pk)
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	for i := range 25 {
-		status := core.StatusCompleted
+		status := llm.StatusCompleted
 		if i%5 == 0 {
-			status = core.StatusFailed
+			status = llm.StatusFailed
 		}
-		meta := core.RequestMeta{RequestID: fmt.Sprintf("req-%02d", i), UserID: userID, APIKeyID: keyID, Model: "gpt-4o-mini",
-			Format: core.FormatOpenAI, Operation: core.OpGenerate, ReceivedAt: base.Add(time.Duration(i) * time.Second)}
-		plan := []core.Candidate{{Index: 0, ProviderID: providerID, Provider: "p-openai", KeyID: pk, KeyName: "primary", UpstreamModel: "gpt-4o-mini"}}
-		out := core.Outcome{Status: status, StatusCode: 200, CandidateIndex: 0, Usage: core.Usage{InputTokens: 100, OutputTokens: 10, Known: true},
-			Attempts:   []core.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: core.OutcomeSuccess, StartedAt: meta.ReceivedAt}},
+		meta := llm.RequestMeta{RequestID: fmt.Sprintf("req-%02d", i), UserID: userID, APIKeyID: keyID, Model: "gpt-4o-mini",
+			Format: llm.FormatOpenAI, Operation: llm.OpGenerate, ReceivedAt: base.Add(time.Duration(i) * time.Second)}
+		plan := []llm.Candidate{{Index: 0, ProviderID: providerID, Provider: "p-openai", KeyID: pk, KeyName: "primary", UpstreamModel: "gpt-4o-mini"}}
+		out := llm.Outcome{Status: status, StatusCode: 200, CandidateIndex: 0, Usage: llm.Usage{InputTokens: 100, OutputTokens: 10, Known: true},
+			Attempts:   []llm.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: llm.OutcomeSuccess, StartedAt: meta.ReceivedAt}},
 			FinishedAt: meta.ReceivedAt.Add(time.Second)}
 		if _, err := st.RecordFinal(ctx, store.FinalRecord{Meta: meta, Plan: plan, Outcome: out, ProviderID: providerID,
 			Provider: "p-openai", ProviderKeyID: pk, UpstreamModel: "gpt-4o-mini",

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/accounting"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/testkit/memrecorder"
 	"aether/internal/upstream"
 )
 
@@ -53,4 +53,4 @@ func BenchmarkGateway(b *testing.B) {
 	}
 }
 
-var _ = accounting.NewMemory
+var _ = memrecorder.New

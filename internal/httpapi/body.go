@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"aether/internal/core"
 	"aether/internal/jsonbody"
+	"aether/internal/llm"
 )
 
 // bodyRoom is spare capacity left after a body read into memory, so that
@@ -102,7 +102,7 @@ var errBodyBudget = errors.New("request bodies in memory at their cap")
 // a buffer of exactly that size (plus bodyRoom); a chunked one grows by
 // half at a time and stops at the limit. held bytes stay reserved in the
 // body budget until the caller releases them, when the request is over.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d core.Dialect) (body []byte, held int64, ok bool) {
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d llm.Dialect) (body []byte, held int64, ok bool) {
 	limit := s.cfg.MaxBodyBytes
 	var err error
 	switch {
@@ -134,14 +134,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d core.Dialect
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		refuse(w, d, http.StatusRequestEntityTooLarge, core.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
+		refuse(w, d, http.StatusRequestEntityTooLarge, llm.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
 	case err == errBodyBudget:
 		w.Header().Set("Retry-After", "1")
-		refuse(w, d, http.StatusServiceUnavailable, core.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
+		refuse(w, d, http.StatusServiceUnavailable, llm.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		refuse(w, d, http.StatusRequestTimeout, core.KindInvalidRequest, reasonBodyTimeout, "The request body did not arrive in time.")
+		refuse(w, d, http.StatusRequestTimeout, llm.KindInvalidRequest, reasonBodyTimeout, "The request body did not arrive in time.")
 	default:
-		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
+		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
 	}
 	return nil, 0, false
 }
@@ -183,7 +183,7 @@ func (s *Server) readChunked(src io.Reader, limit int64) (buf []byte, held int64
 
 // readJSON reads a bounded JSON object body, answering the client itself
 // (413, 408, 503 or 400) when it cannot. held is as for readBody.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect) (*jsonbody.Object, int64, bool) {
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d llm.Dialect) (*jsonbody.Object, int64, bool) {
 	body, held, ok := s.readBody(w, r, d)
 	if !ok {
 		return nil, 0, false
@@ -191,7 +191,7 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d core.Dialect
 	obj, err := jsonbody.Parse(body)
 	if err != nil {
 		s.bodies.release(held)
-		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadJSON, "The request body is not a valid JSON object.")
+		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadJSON, "The request body is not a valid JSON object.")
 		return nil, 0, false
 	}
 	return obj, held, true

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
 )
 
 // discardUpstream reads each request body to the end and answers a small

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 )
 
 // rawExchange sends a request head over a fresh TCP connection, then (when
@@ -130,7 +130,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 		if took := time.Since(start); took < 3*deadline {
 			t.Fatalf("stream took %s: too short to outlast the deadline", took)
 		}
-		if out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome; out.Status != core.StatusCompleted {
+		if out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome; out.Status != llm.StatusCompleted {
 			t.Fatalf("recorded %s", out.Status)
 		}
 	})

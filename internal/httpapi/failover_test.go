@@ -13,11 +13,11 @@ import (
 	"github.com/openai/openai-go/v3"
 	ooption "github.com/openai/openai-go/v3/option"
 
-	"aether/internal/accounting"
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/llm"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/testkit/memrecorder"
 )
 
 // post sends a raw request through the gateway.
@@ -52,20 +52,20 @@ func TestFailover(t *testing.T) {
 		name   string
 		knobs  fakeupstream.Knobs
 		stream bool
-		class  core.ErrorClass
+		class  llm.ErrorClass
 		status int
 	}{
-		{"500", fakeupstream.Knobs{Status: 500}, false, core.ErrUpstreamServer, 500},
-		{"429 with retry-after", fakeupstream.Knobs{Status: 429, RetryAfter: time.Second}, false, core.ErrRateLimited, 429},
-		{"401 bad provider key", fakeupstream.Knobs{Status: 401}, false, core.ErrUpstreamAuth, 401},
-		{"529 overloaded stream", fakeupstream.Knobs{Status: 529}, true, core.ErrUpstreamServer, 529},
-		{"hangs past first-byte timeout", fakeupstream.Knobs{Hang: true}, true, core.ErrFirstByte, 0},
-		{"slow first event", fakeupstream.Knobs{FirstEventDelay: time.Hour}, true, core.ErrFirstByte, 0},
-		{"embedded error event", fakeupstream.Knobs{EmbeddedError: true}, true, core.ErrEmbedded, 200},
-		{"HTML page", fakeupstream.Knobs{HTML: true, Status: 200}, false, core.ErrHTMLPage, 200},
-		{"HTML page on stream", fakeupstream.Knobs{HTML: true, Status: 200}, true, core.ErrHTMLPage, 200},
-		{"HTML 502", fakeupstream.Knobs{HTML: true}, false, core.ErrHTMLPage, 502},
-		{"cut before first event", fakeupstream.Knobs{CutAfter: fakeupstream.Zero}, true, core.ErrStreamCut, 200},
+		{"500", fakeupstream.Knobs{Status: 500}, false, llm.ErrUpstreamServer, 500},
+		{"429 with retry-after", fakeupstream.Knobs{Status: 429, RetryAfter: time.Second}, false, llm.ErrRateLimited, 429},
+		{"401 bad provider key", fakeupstream.Knobs{Status: 401}, false, llm.ErrUpstreamAuth, 401},
+		{"529 overloaded stream", fakeupstream.Knobs{Status: 529}, true, llm.ErrUpstreamServer, 529},
+		{"hangs past first-byte timeout", fakeupstream.Knobs{Hang: true}, true, llm.ErrFirstByte, 0},
+		{"slow first event", fakeupstream.Knobs{FirstEventDelay: time.Hour}, true, llm.ErrFirstByte, 0},
+		{"embedded error event", fakeupstream.Knobs{EmbeddedError: true}, true, llm.ErrEmbedded, 200},
+		{"HTML page", fakeupstream.Knobs{HTML: true, Status: 200}, false, llm.ErrHTMLPage, 200},
+		{"HTML page on stream", fakeupstream.Knobs{HTML: true, Status: 200}, true, llm.ErrHTMLPage, 200},
+		{"HTML 502", fakeupstream.Knobs{HTML: true}, false, llm.ErrHTMLPage, 502},
+		{"cut before first event", fakeupstream.Knobs{CutAfter: fakeupstream.Zero}, true, llm.ErrStreamCut, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,14 +100,14 @@ func TestFailover(t *testing.T) {
 			}
 			rec := g.Finished(t, resp.Header.Get("X-Request-ID"))
 			out := rec.Outcome
-			if out.Status != core.StatusCompleted || len(out.Attempts) != 2 {
+			if out.Status != llm.StatusCompleted || len(out.Attempts) != 2 {
 				t.Fatalf("outcome %s with attempts %+v", out.Status, out.Attempts)
 			}
 			first, second := out.Attempts[0], out.Attempts[1]
-			if first.Outcome != core.OutcomeFailed || first.ErrorClass != tt.class || first.StatusCode != tt.status {
+			if first.Outcome != llm.OutcomeFailed || first.ErrorClass != tt.class || first.StatusCode != tt.status {
 				t.Errorf("first attempt = %+v, want class %s status %d", first, tt.class, tt.status)
 			}
-			if second.Outcome != core.OutcomeSuccess || rec.Plan[second.CandidateIndex].KeyName != "backup" {
+			if second.Outcome != llm.OutcomeSuccess || rec.Plan[second.CandidateIndex].KeyName != "backup" {
 				t.Errorf("second attempt = %+v", second)
 			}
 			if out.Usage != openAIUsage {
@@ -138,7 +138,7 @@ func TestClientErrorNotFailedOver(t *testing.T) {
 		t.Fatal("a client error was failed over")
 	}
 	out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-	if out.Status != core.StatusFailed || out.StatusCode != 400 || len(out.Attempts) != 1 || out.Attempts[0].Outcome != core.OutcomeClientError {
+	if out.Status != llm.StatusFailed || out.StatusCode != 400 || len(out.Attempts) != 1 || out.Attempts[0].Outcome != llm.OutcomeClientError {
 		t.Fatalf("outcome %+v", out)
 	}
 	if g.Server.Breakers.State(out.Attempts[0].KeyID) != "closed" {
@@ -158,7 +158,7 @@ func TestBreaker(t *testing.T) {
 			c.AffinityTTL = time.Nanosecond // affinity would otherwise stick to the backup after its first success
 		},
 	})
-	send := func() accounting.Record {
+	send := func() memrecorder.Record {
 		t.Helper()
 		resp := post(t, g, "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
 			map[string]string{"x-goog-api-key": gatewaytest.Key})
@@ -168,7 +168,7 @@ func TestBreaker(t *testing.T) {
 		}
 		return g.Finished(t, resp.Header.Get("X-Request-ID"))
 	}
-	var opened []core.BreakerChange
+	var opened []llm.BreakerChange
 	for range 3 {
 		rec := send()
 		if len(rec.Outcome.Attempts) != 2 {
@@ -203,7 +203,7 @@ func TestBreaker(t *testing.T) {
 	g.Fake.SetKeyKnobs("k-gemini-primary", fakeupstream.Knobs{})
 	time.Sleep(1100 * time.Millisecond)
 	rec = send()
-	if len(rec.Outcome.Attempts) != 1 || rec.Outcome.Attempts[0].KeyID != primaryID || rec.Outcome.Attempts[0].Outcome != core.OutcomeSuccess {
+	if len(rec.Outcome.Attempts) != 1 || rec.Outcome.Attempts[0].KeyID != primaryID || rec.Outcome.Attempts[0].Outcome != llm.OutcomeSuccess {
 		t.Fatalf("half-open probe: attempts %+v", rec.Outcome.Attempts)
 	}
 	if g.Server.Breakers.State(primaryID) != "closed" {
@@ -244,16 +244,16 @@ func TestClientDisconnectMidStream(t *testing.T) {
 	cancel()
 	resp.Body.Close()
 	out := g.Finished(t, id).Outcome
-	if out.Status != core.StatusCancelled || out.StatusCode != 499 || out.ErrorClass != core.ErrClientCancelled {
+	if out.Status != llm.StatusCancelled || out.StatusCode != 499 || out.ErrorClass != llm.ErrClientCancelled {
 		t.Fatalf("outcome %s %d %s", out.Status, out.StatusCode, out.ErrorClass)
 	}
 	// message_start carried input and cache counts and 1 output token;
 	// the final output count never arrived and is not invented.
-	wantPartial := core.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 1, Known: true}
+	wantPartial := llm.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 1, Known: true}
 	if out.Usage != wantPartial {
 		t.Fatalf("partial usage %+v, want %+v", out.Usage, wantPartial)
 	}
-	if len(out.Attempts) != 1 || out.Attempts[0].Outcome != core.OutcomeCancelled {
+	if len(out.Attempts) != 1 || out.Attempts[0].Outcome != llm.OutcomeCancelled {
 		t.Fatalf("attempts %+v", out.Attempts)
 	}
 	if g.Server.Breakers.State(out.Attempts[0].KeyID) != "closed" {
@@ -275,7 +275,7 @@ func TestStreamCutAfterCommit(t *testing.T) {
 		t.Fatalf("an error object was appended to a half-sent stream: %s", body)
 	}
 	out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-	if out.Status != core.StatusFailed || out.ErrorClass != core.ErrStreamCut || len(out.Attempts) != 1 {
+	if out.Status != llm.StatusFailed || out.ErrorClass != llm.ErrStreamCut || len(out.Attempts) != 1 {
 		t.Fatalf("outcome %+v", out)
 	}
 	if g.Fake.CountKey("k-openai-backup") != 0 {

@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"strings"
 
-	"aether/internal/core"
 	"aether/internal/jsonbody"
+	"aether/internal/llm"
 	"aether/internal/proxy"
 	"aether/internal/upstream"
 )
 
 // inbound fills the parts of an Inbound every route shares.
-func (s *Server) inbound(r *http.Request, d core.Dialect, op core.Operation) *proxy.Inbound {
+func (s *Server) inbound(r *http.Request, d llm.Dialect, op llm.Operation) *proxy.Inbound {
 	return &proxy.Inbound{
 		RequestID:     RequestID(r.Context()),
 		CorrelationID: CorrelationID(r.Context()),
@@ -28,7 +28,7 @@ func fixedPath(p string) func(string) string { return func(string) string { retu
 
 // bodyRoute handles the APIs that name the model in the body. The caller
 // releases held body bytes once the request is over.
-func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) (in *proxy.Inbound, ub *upstreamBody, held int64, ok bool) {
+func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d llm.Dialect, op llm.Operation, path string) (in *proxy.Inbound, ub *upstreamBody, held int64, ok bool) {
 	obj, held, ok := s.readJSON(w, r, d)
 	if !ok {
 		return nil, nil, 0, false
@@ -36,12 +36,12 @@ func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialec
 	model, ok := obj.String("model")
 	if !ok || model == "" {
 		s.bodies.release(held)
-		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
+		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
 		return nil, nil, 0, false
 	}
 	in = s.inbound(r, d, op)
 	in.Model = model
-	in.Stream = op == core.OpGenerate && obj.Bool("stream")
+	in.Stream = op == llm.OpGenerate && obj.Bool("stream")
 	ub = &upstreamBody{obj: obj, model: model}
 	in.Body = ub.forModel
 	in.Path = fixedPath(path)
@@ -49,7 +49,7 @@ func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialec
 }
 
 func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
-	in, ub, held, ok := s.bodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/chat/completions")
+	in, ub, held, ok := s.bodyRoute(w, r, dOpenAI, llm.OpGenerate, "/v1/chat/completions")
 	if !ok {
 		return
 	}
@@ -79,18 +79,18 @@ func includesUsage(obj *jsonbody.Object) bool {
 }
 
 func (s *Server) openAIResponses(w http.ResponseWriter, r *http.Request) {
-	s.serveBodyRoute(w, r, dOpenAI, core.OpGenerate, "/v1/responses")
+	s.serveBodyRoute(w, r, dOpenAI, llm.OpGenerate, "/v1/responses")
 }
 
 func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
-	s.serveBodyRoute(w, r, dAnthropic, core.OpGenerate, "/v1/messages")
+	s.serveBodyRoute(w, r, dAnthropic, llm.OpGenerate, "/v1/messages")
 }
 
 func (s *Server) anthropicCountTokens(w http.ResponseWriter, r *http.Request) {
-	s.serveBodyRoute(w, r, dAnthropic, core.OpCountTokens, "/v1/messages/count_tokens")
+	s.serveBodyRoute(w, r, dAnthropic, llm.OpCountTokens, "/v1/messages/count_tokens")
 }
 
-func (s *Server) serveBodyRoute(w http.ResponseWriter, r *http.Request, d core.Dialect, op core.Operation, path string) {
+func (s *Server) serveBodyRoute(w http.ResponseWriter, r *http.Request, d llm.Dialect, op llm.Operation, path string) {
 	in, _, held, ok := s.bodyRoute(w, r, d, op, path)
 	if !ok {
 		return
@@ -107,20 +107,20 @@ func (s *Server) geminiAction(w http.ResponseWriter, r *http.Request) {
 	}
 	model, action, ok := strings.Cut(target, ":")
 	model = strings.TrimPrefix(model, "models/")
-	var op core.Operation
+	var op llm.Operation
 	stream := false
 	switch action {
 	case "generateContent":
-		op = core.OpGenerate
+		op = llm.OpGenerate
 	case "streamGenerateContent":
-		op, stream = core.OpGenerate, true
+		op, stream = llm.OpGenerate, true
 	case "countTokens":
-		op = core.OpCountTokens
+		op = llm.OpCountTokens
 	default:
 		ok = false
 	}
 	if !ok || model == "" {
-		refuse(w, dGemini, http.StatusNotFound, core.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
+		refuse(w, dGemini, http.StatusNotFound, llm.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
 		return
 	}
 	obj, held, ok := s.readJSON(w, r, dGemini)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
 )
 
 // errorShape checks a body is the given API's error object and returns its

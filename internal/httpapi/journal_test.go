@@ -19,7 +19,7 @@ import (
 
 	"aether/internal/accounting"
 	"aether/internal/config"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
 )
 
 // fullDisk is a filesystem for the journal whose writes fail with ENOSPC

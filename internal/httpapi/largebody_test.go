@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 )
 
 // largeChunks makes the simulated upstream's answer text about 12 MB, past
@@ -28,7 +28,7 @@ func TestLargeBodyUsage(t *testing.T) {
 	tests := []struct {
 		name, path, body string
 		header           map[string]string
-		usage            core.Usage
+		usage            llm.Usage
 		text             func(m map[string]any) any
 	}{
 		{"openai chat", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`, bearer(), openAIUsage,
@@ -60,7 +60,7 @@ func TestLargeBodyUsage(t *testing.T) {
 				t.Fatal("the client did not get the whole text")
 			}
 			out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-			if out.Status != core.StatusCompleted || out.Usage != tt.usage {
+			if out.Status != llm.StatusCompleted || out.Usage != tt.usage {
 				t.Fatalf("recorded %s with usage %+v, want completed with %+v", out.Status, out.Usage, tt.usage)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
 )
 
 // limitsYAML gives three users: one with a 2-per-minute key, one with a

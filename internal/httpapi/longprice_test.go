@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // TestAdminLongContextOneHourPrice: a long-context 1-hour cache write price
@@ -16,7 +16,7 @@ func TestAdminLongContextOneHourPrice(t *testing.T) {
 	t.Parallel()
 	g, a := newAdmin(t)
 	// A 250000-token prompt: 240000 uncached input, 10000 1-hour writes.
-	long := core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000, Known: true}
+	long := llm.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000, Known: true}
 	cost := func() string {
 		t.Helper()
 		snap := g.Server.Catalog.Current()

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 type ctxKey int
@@ -89,22 +89,22 @@ func gatewayKey(r *http.Request) string {
 
 // auth authenticates against the in-memory snapshot and answers failures in
 // the route's API format.
-func (s *Server) auth(d core.Dialect) func(http.Handler) http.Handler {
+func (s *Server) auth(d llm.Dialect) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			snap := s.catalog()
 			if snap == nil {
-				refuse(w, d, http.StatusServiceUnavailable, core.KindUnavailable, reasonStarting, "The gateway is starting.")
+				refuse(w, d, http.StatusServiceUnavailable, llm.KindUnavailable, reasonStarting, "The gateway is starting.")
 				return
 			}
 			key := gatewayKey(r)
 			if key == "" {
-				refuse(w, d, http.StatusUnauthorized, core.KindAuthentication, reasonAuth, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
+				refuse(w, d, http.StatusUnauthorized, llm.KindAuthentication, reasonAuth, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
 				return
 			}
 			caller, err := snap.Authenticate(key, s.now())
 			if err != nil {
-				refuse(w, d, http.StatusUnauthorized, core.KindAuthentication, reasonAuth, "Invalid API key.")
+				refuse(w, d, http.StatusUnauthorized, llm.KindAuthentication, reasonAuth, "Invalid API key.")
 				return
 			}
 			if x, ok := w.(*exchange); ok {
@@ -125,7 +125,7 @@ func (s *Server) modelsAuth(next http.Handler) http.Handler {
 
 // dialectFor guesses the caller's API from its headers, for answers on
 // routes shared by several APIs.
-func dialectFor(r *http.Request) core.Dialect {
+func dialectFor(r *http.Request) llm.Dialect {
 	switch {
 	case r.Header.Get("Anthropic-Version") != "":
 		return dAnthropic

@@ -12,12 +12,12 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/routing"
 )
 
 // visibleModels lists the models this caller may use through format.
-func (s *Server) visibleModels(r *http.Request, format core.Format) []*catalog.Model {
+func (s *Server) visibleModels(r *http.Request, format llm.Format) []*catalog.Model {
 	snap := s.catalog()
 	var out []*catalog.Model
 	for _, m := range snap.Models() {
@@ -29,7 +29,7 @@ func (s *Server) visibleModels(r *http.Request, format core.Format) []*catalog.M
 }
 
 // visibleModel finds one model (by name or alias) the caller may use.
-func (s *Server) visibleModel(r *http.Request, name string, format core.Format) (*catalog.Model, bool) {
+func (s *Server) visibleModel(r *http.Request, name string, format llm.Format) (*catalog.Model, bool) {
 	snap := s.catalog()
 	m, ok := snap.Model(name)
 	if !ok || !s.usable(r, snap, name, format) {
@@ -43,7 +43,7 @@ func (s *Server) visibleModel(r *http.Request, name string, format core.Format) 
 // and at least one active endpoint and key. It asks routing itself, so the
 // lists never disagree with what a request gets. Open breakers are ignored:
 // they pass.
-func (s *Server) usable(r *http.Request, snap *catalog.Snapshot, model string, format core.Format) bool {
+func (s *Server) usable(r *http.Request, snap *catalog.Snapshot, model string, format llm.Format) bool {
 	plan, err := routing.Select(snap, routing.Request{Caller: CallerFrom(r.Context()), Model: model, Format: format, Now: s.now()}, nil, routing.OrderProvider)
 	return err == nil && len(plan.Candidates) > 0
 }
@@ -73,7 +73,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	d := dialectFor(r)
 	models := s.visibleModels(r, d.Format())
 	switch d.Format() {
-	case core.FormatAnthropic:
+	case llm.FormatAnthropic:
 		data := make([]map[string]any, 0, len(models))
 		for _, m := range models {
 			data = append(data, anthropicModel(m))
@@ -83,7 +83,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 			resp["first_id"], resp["last_id"] = models[0].Name, models[len(models)-1].Name
 		}
 		writeJSON(w, resp)
-	case core.FormatGemini:
+	case llm.FormatGemini:
 		s.geminiModels(w, r)
 	default:
 		data := make([]map[string]any, 0, len(models))
@@ -103,13 +103,13 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 	}
 	m, ok := s.visibleModel(r, id, d.Format())
 	if !ok {
-		refuse(w, d, http.StatusNotFound, core.KindNotFound, reasonUnknownModel, fmt.Sprintf("The model %.64q does not exist.", id))
+		refuse(w, d, http.StatusNotFound, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("The model %.64q does not exist.", id))
 		return
 	}
 	switch d.Format() {
-	case core.FormatAnthropic:
+	case llm.FormatAnthropic:
 		writeJSON(w, anthropicModel(m))
-	case core.FormatGemini:
+	case llm.FormatGemini:
 		writeJSON(w, geminiModelObj(m))
 	default:
 		writeJSON(w, openAIModel(m))
@@ -117,7 +117,7 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) geminiModels(w http.ResponseWriter, r *http.Request) {
-	models := s.visibleModels(r, core.FormatGemini)
+	models := s.visibleModels(r, llm.FormatGemini)
 	list := make([]map[string]any, 0, len(models))
 	for _, m := range models {
 		list = append(list, geminiModelObj(m))
@@ -131,9 +131,9 @@ func (s *Server) geminiModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id = strings.TrimPrefix(id, "models/")
-	m, ok := s.visibleModel(r, id, core.FormatGemini)
+	m, ok := s.visibleModel(r, id, llm.FormatGemini)
 	if !ok {
-		refuse(w, dGemini, http.StatusNotFound, core.KindNotFound, reasonUnknownModel, fmt.Sprintf("models/%.64s is not found.", id))
+		refuse(w, dGemini, http.StatusNotFound, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("models/%.64s is not found.", id))
 		return
 	}
 	writeJSON(w, geminiModelObj(m))
@@ -143,18 +143,18 @@ func (s *Server) geminiModel(w http.ResponseWriter, r *http.Request) {
 // a path with an escape such as %2F in RawPath and chi then routes on the
 // raw form, while %00 alone is decoded before routing; decoding here makes
 // both the same (issue 8). A name with a control character is refused.
-func modelParam(w http.ResponseWriter, r *http.Request, d core.Dialect) (string, bool) {
+func modelParam(w http.ResponseWriter, r *http.Request, d llm.Dialect) (string, bool) {
 	v := chi.URLParam(r, "id")
 	if r.URL.RawPath != "" {
 		u, err := url.PathUnescape(v)
 		if err != nil {
-			refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadPath, "The model name in the path is not validly percent-encoded.")
+			refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadPath, "The model name in the path is not validly percent-encoded.")
 			return "", false
 		}
 		v = u
 	}
 	if strings.ContainsFunc(v, unicode.IsControl) {
-		refuse(w, d, http.StatusBadRequest, core.KindInvalidRequest, reasonBadPath, "The model name in the path contains a control character.")
+		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadPath, "The model name in the path contains a control character.")
 		return "", false
 	}
 	return v, true

@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 )
 
 // TestFailoverOnConnectErrorAndHeaderTimeout: the first provider cannot be
@@ -50,7 +50,7 @@ users:
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-	if len(out.Attempts) != 3 || out.Attempts[0].ErrorClass != core.ErrConnect || out.Attempts[1].ErrorClass != core.ErrTimeout || out.Attempts[2].Outcome != core.OutcomeSuccess {
+	if len(out.Attempts) != 3 || out.Attempts[0].ErrorClass != llm.ErrConnect || out.Attempts[1].ErrorClass != llm.ErrTimeout || out.Attempts[2].Outcome != llm.OutcomeSuccess {
 		t.Fatalf("attempts %+v", out.Attempts)
 	}
 }
@@ -67,7 +67,7 @@ func TestGzipUpstream(t *testing.T) {
 			t.Fatalf("stream=%s: %d %q", stream, resp.StatusCode, body)
 		}
 		out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-		if out.Usage.OutputTokens != 11 || out.Status != core.StatusCompleted {
+		if out.Usage.OutputTokens != 11 || out.Status != llm.StatusCompleted {
 			t.Fatalf("stream=%s usage %+v status %s", stream, out.Usage, out.Status)
 		}
 	}
@@ -113,11 +113,11 @@ func TestRequestIDHeader(t *testing.T) {
 // failingRecorder cannot make a request durable, like a full disk.
 type failingRecorder struct{}
 
-func (failingRecorder) Started(core.RequestMeta, []core.Candidate) error {
+func (failingRecorder) Started(llm.RequestMeta, []llm.Candidate) error {
 	return errors.New("disk full")
 }
-func (failingRecorder) FirstByte(string, time.Time)   {}
-func (failingRecorder) Finished(string, core.Outcome) {}
+func (failingRecorder) FirstByte(string, time.Time)  {}
+func (failingRecorder) Finished(string, llm.Outcome) {}
 
 func TestAccountingFailureMode(t *testing.T) {
 	t.Parallel()

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
@@ -30,15 +30,15 @@ func TestAggregatesCountLateRecords(t *testing.T) {
 
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
 	from, to := day, day.AddDate(0, 0, 2)
-	plan := []core.Candidate{{Index: 0, ProviderID: providerID, Provider: "p-openai", KeyID: pk, KeyName: "primary", UpstreamModel: "gpt-4o-mini"}}
-	meta := func(id string, at time.Time) core.RequestMeta {
-		return core.RequestMeta{RequestID: id, UserID: userID, APIKeyID: keyID, Model: "gpt-4o-mini", Format: core.FormatOpenAI,
-			Operation: core.OpGenerate, Stream: true, ReceivedAt: at, Deadline: at.Add(10 * time.Minute)}
+	plan := []llm.Candidate{{Index: 0, ProviderID: providerID, Provider: "p-openai", KeyID: pk, KeyName: "primary", UpstreamModel: "gpt-4o-mini"}}
+	meta := func(id string, at time.Time) llm.RequestMeta {
+		return llm.RequestMeta{RequestID: id, UserID: userID, APIKeyID: keyID, Model: "gpt-4o-mini", Format: llm.FormatOpenAI,
+			Operation: llm.OpGenerate, Stream: true, ReceivedAt: at, Deadline: at.Add(10 * time.Minute)}
 	}
-	progress := func(id string, at time.Time, status core.Status) {
+	progress := func(id string, at time.Time, status llm.Status) {
 		t.Helper()
 		p := store.RequestProgress{Meta: meta(id, at), Plan: plan, Status: status}
-		if status == core.StatusStreaming {
+		if status == llm.StatusStreaming {
 			p.FirstByteAt = at.Add(time.Second)
 		}
 		if err := st.RecordProgress(ctx, p); err != nil {
@@ -47,11 +47,11 @@ func TestAggregatesCountLateRecords(t *testing.T) {
 	}
 	final := func(id string, at, end time.Time, tokens int64) {
 		t.Helper()
-		out := core.Outcome{Status: core.StatusCompleted, StatusCode: 200, CandidateIndex: 0,
-			Usage:      core.Usage{InputTokens: tokens, OutputTokens: tokens / 10, CacheWrite1hTokens: 7, Known: true},
-			Attempts:   []core.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: core.OutcomeSuccess, StatusCode: 200, StartedAt: at}},
+		out := llm.Outcome{Status: llm.StatusCompleted, StatusCode: 200, CandidateIndex: 0,
+			Usage:      llm.Usage{InputTokens: tokens, OutputTokens: tokens / 10, CacheWrite1hTokens: 7, Known: true},
+			Attempts:   []llm.Attempt{{CandidateIndex: 0, KeyID: pk, Outcome: llm.OutcomeSuccess, StatusCode: 200, StartedAt: at}},
 			FinishedAt: end, Total: end.Sub(at)}
-		cost := core.PicoUSD(tokens) * 150_000
+		cost := llm.PicoUSD(tokens) * 150_000
 		if _, err := st.RecordFinal(ctx, store.FinalRecord{Meta: meta(id, at), Plan: plan, FirstByteAt: at.Add(time.Second), Outcome: out,
 			ProviderID: providerID, Provider: "p-openai", ProviderKeyID: pk, UpstreamModel: "gpt-4o-mini",
 			Cost: &store.Cost{Input: cost, Total: cost, Actual: cost, Multiplier: 1_000_000}}); err != nil {
@@ -124,8 +124,8 @@ func TestAggregatesCountLateRecords(t *testing.T) {
 	// event is held up by an outage, one stream still running at midnight.
 	final("done-1", day.Add(9*time.Hour), day.Add(9*time.Hour+time.Second), 1000)
 	final("done-2", day.Add(15*time.Hour), day.Add(15*time.Hour+time.Second), 3000)
-	progress("late", day.Add(10*time.Hour), core.StatusPending)
-	progress("midnight", day.Add(24*time.Hour-30*time.Second), core.StatusStreaming)
+	progress("late", day.Add(10*time.Hour), llm.StatusPending)
+	progress("midnight", day.Add(24*time.Hour-30*time.Second), llm.StatusStreaming)
 	if got := rollup(); !reflect.DeepEqual(got, []string{day.Format(time.DateOnly), day.AddDate(0, 0, 1).Format(time.DateOnly)}) {
 		t.Fatalf("first rollup summed %v", got)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"aether/internal/anthropic"
 	"aether/internal/catalog"
-	"aether/internal/core"
 	"aether/internal/gemini"
+	"aether/internal/llm"
 	"aether/internal/openai"
 	"aether/internal/proxy"
 )
@@ -105,10 +105,10 @@ func (s *Server) Routes() http.Handler {
 		s.cfg.Extra(r)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		refuse(w, dialectFor(r), http.StatusNotFound, core.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
+		refuse(w, dialectFor(r), http.StatusNotFound, llm.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		refuse(w, dialectFor(r), http.StatusMethodNotAllowed, core.KindInvalidRequest, reasonMethodNotAllowed, fmt.Sprintf("%.16s is not allowed on %.64q", r.Method, r.URL.Path))
+		refuse(w, dialectFor(r), http.StatusMethodNotAllowed, llm.KindInvalidRequest, reasonMethodNotAllowed, fmt.Sprintf("%.16s is not allowed on %.64q", r.Method, r.URL.Path))
 	})
 	return r
 }

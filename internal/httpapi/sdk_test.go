@@ -15,10 +15,10 @@ import (
 	"github.com/openai/openai-go/v3/responses"
 	"google.golang.org/genai"
 
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
-	"aether/internal/testenv"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
+	"aether/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -37,9 +37,9 @@ var want = fakeupstream.ExpectedText(fakeupstream.DefaultChunks)
 // cache writes as ordinary prompt tokens and include cached tokens in the
 // prompt count; Anthropic reports every bucket apart.
 var (
-	openAIUsage    = core.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}
-	anthropicUsage = core.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 11, Known: true}
-	geminiUsage    = core.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}
+	openAIUsage    = llm.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}
+	anthropicUsage = llm.Usage{InputTokens: 13, CacheReadTokens: 17, CacheWrite5mTokens: 3, CacheWrite1hTokens: 2, OutputTokens: 11, Known: true}
+	geminiUsage    = llm.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}
 )
 
 func openAIClient(g *gatewaytest.Gateway) openai.Client {
@@ -47,14 +47,14 @@ func openAIClient(g *gatewaytest.Gateway) openai.Client {
 }
 
 // checkRecord asserts the request finished completed with usage u.
-func checkRecord(t *testing.T, g *gatewaytest.Gateway, id string, u core.Usage, stream bool) {
+func checkRecord(t *testing.T, g *gatewaytest.Gateway, id string, u llm.Usage, stream bool) {
 	t.Helper()
 	if id == "" {
 		t.Fatal("response has no X-Request-ID")
 	}
 	rec := g.Finished(t, id)
 	out := rec.Outcome
-	if out.Status != core.StatusCompleted || out.StatusCode != 200 {
+	if out.Status != llm.StatusCompleted || out.StatusCode != 200 {
 		t.Errorf("outcome %s %d (%s)", out.Status, out.StatusCode, out.ErrorClass)
 	}
 	if out.Usage != u {
@@ -66,7 +66,7 @@ func checkRecord(t *testing.T, g *gatewaytest.Gateway, id string, u core.Usage, 
 	if stream && rec.FirstByte.IsZero() {
 		t.Error("no first-byte event for a stream")
 	}
-	if len(out.Attempts) != 1 || out.Attempts[0].Outcome != core.OutcomeSuccess {
+	if len(out.Attempts) != 1 || out.Attempts[0].Outcome != llm.OutcomeSuccess {
 		t.Errorf("attempts = %+v", out.Attempts)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 	"aether/workflows"
 )
 
@@ -22,10 +22,10 @@ import (
 // request: what the request workflow would record.
 type outcomeTemporal struct {
 	mu       sync.Mutex
-	outcomes map[string]core.Outcome
+	outcomes map[string]llm.Outcome
 }
 
-func (o *outcomeTemporal) keep(id string, out *core.Outcome) {
+func (o *outcomeTemporal) keep(id string, out *llm.Outcome) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.outcomes[id]; !ok && out != nil {
@@ -33,7 +33,7 @@ func (o *outcomeTemporal) keep(id string, out *core.Outcome) {
 	}
 }
 
-func (o *outcomeTemporal) get(id string) (core.Outcome, bool) {
+func (o *outcomeTemporal) get(id string) (llm.Outcome, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out, ok := o.outcomes[id]
@@ -67,7 +67,7 @@ func (o *outcomeTemporal) DescribeWorkflow(context.Context, string, string) (*cl
 // waiting for its upstream's headers answers 503.
 func TestShutdownCutsLongStreamsAndRecordsThem(t *testing.T) {
 	t.Parallel()
-	rec := &outcomeTemporal{outcomes: map[string]core.Outcome{}}
+	rec := &outcomeTemporal{outcomes: map[string]llm.Outcome{}}
 	g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: rec,
 		Config: func(c *config.Config) { c.ShutdownTimeout = time.Second }})
 
@@ -142,14 +142,14 @@ func TestShutdownCutsLongStreamsAndRecordsThem(t *testing.T) {
 			t.Errorf("%s: no final event reached accounting (the request would be recorded interrupted with zero tokens)", c.name)
 			continue
 		}
-		if out.Status != core.StatusFailed || out.ErrorClass != core.ErrShutdown || out.StatusCode == 499 {
+		if out.Status != llm.StatusFailed || out.ErrorClass != llm.ErrShutdown || out.StatusCode == 499 {
 			t.Errorf("%s: recorded %s/%s (%d), want failed/shutdown, never 499", c.name, out.Status, out.ErrorClass, out.StatusCode)
 		}
 		if c.tokens && out.Usage.TotalTokens() == 0 {
 			t.Errorf("%s: recorded with zero tokens, want the usage seen before the cut", c.name)
 		}
 		for _, at := range out.Attempts {
-			if at.Outcome == core.OutcomeFailed {
+			if at.Outcome == llm.OutcomeFailed {
 				t.Errorf("%s: the cut attempt was counted as the provider key's failure: %+v", c.name, at)
 			}
 		}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 )
 
 // TestStreamFailsPartWay: a stream that fails after its first event (an
@@ -34,28 +34,28 @@ func TestStreamFailsPartWay(t *testing.T) {
 		body      string
 		header    map[string]string
 		knobs     fakeupstream.Knobs
-		class     core.ErrorClass
+		class     llm.ErrorClass
 		lastEvent string // in what the client received
 	}{
 		{"anthropic error event", "/v1/messages", messages, anthropicHeaders,
-			fakeupstream.Knobs{StreamErrorAfter: 3, ErrorMessage: "Overloaded"}, core.ErrUpstreamStreamError,
+			fakeupstream.Knobs{StreamErrorAfter: 3, ErrorMessage: "Overloaded"}, llm.ErrUpstreamStreamError,
 			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"},
 		{"anthropic without message_stop", "/v1/messages", messages, anthropicHeaders,
-			fakeupstream.Knobs{EndAfter: 8}, core.ErrStreamTruncated, "event: message_delta"},
+			fakeupstream.Knobs{EndAfter: 8}, llm.ErrStreamTruncated, "event: message_delta"},
 		{"responses ending in response.failed", "/v1/responses", responses, bearer(),
-			fakeupstream.Knobs{StreamErrorAfter: 4}, core.ErrUpstreamStreamError, "event: response.failed"},
+			fakeupstream.Knobs{StreamErrorAfter: 4}, llm.ErrUpstreamStreamError, "event: response.failed"},
 		{"responses without response.completed", "/v1/responses", responses, bearer(),
-			fakeupstream.Knobs{EndAfter: 5}, core.ErrStreamTruncated, "event: response.output_text.delta"},
+			fakeupstream.Knobs{EndAfter: 5}, llm.ErrStreamTruncated, "event: response.output_text.delta"},
 		{"chat error object", "/v1/chat/completions", chat, bearer(),
-			fakeupstream.Knobs{StreamErrorAfter: 2}, core.ErrUpstreamStreamError, `data: {"error":{`},
+			fakeupstream.Knobs{StreamErrorAfter: 2}, llm.ErrUpstreamStreamError, `data: {"error":{`},
 		{"chat without finish_reason", "/v1/chat/completions", chat, bearer(),
-			fakeupstream.Knobs{EndAfter: 3}, core.ErrStreamTruncated, `"delta":{"content":" \"fake\""}`},
+			fakeupstream.Knobs{EndAfter: 3}, llm.ErrStreamTruncated, `"delta":{"content":" \"fake\""}`},
 		{"gemini error chunk", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", gemini, geminiHeaders,
-			fakeupstream.Knobs{StreamErrorAfter: 1}, core.ErrUpstreamStreamError, `"status":"INTERNAL"`},
+			fakeupstream.Knobs{StreamErrorAfter: 1}, llm.ErrUpstreamStreamError, `"status":"INTERNAL"`},
 		{"gemini without finishReason", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", gemini, geminiHeaders,
-			fakeupstream.Knobs{EndAfter: 2}, core.ErrStreamTruncated, `{"text":" \"fake\""}`},
+			fakeupstream.Knobs{EndAfter: 2}, llm.ErrStreamTruncated, `{"text":" \"fake\""}`},
 		{"gemini array without finishReason", "/v1beta/models/gemini-2.5-flash:streamGenerateContent", gemini, geminiHeaders,
-			fakeupstream.Knobs{EndAfter: 2}, core.ErrStreamTruncated, "]"},
+			fakeupstream.Knobs{EndAfter: 2}, llm.ErrStreamTruncated, "]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,16 +84,16 @@ func TestStreamFailsPartWay(t *testing.T) {
 			// An in-stream error is the upstream's own signal and the stream
 			// closes normally; a stream missing its end is aborted, so the
 			// client cannot take the truncated answer for a whole one.
-			if aborted := readErr != nil; aborted != (tt.class == core.ErrStreamTruncated) {
+			if aborted := readErr != nil; aborted != (tt.class == llm.ErrStreamTruncated) {
 				t.Fatalf("client read error %v for a %s stream", readErr, tt.class)
 			}
 
 			rec := g.Finished(t, resp.Header.Get("X-Request-ID"))
 			out := rec.Outcome
-			if out.Status != core.StatusFailed || out.StatusCode != http.StatusBadGateway || out.ErrorClass != tt.class {
+			if out.Status != llm.StatusFailed || out.StatusCode != http.StatusBadGateway || out.ErrorClass != tt.class {
 				t.Fatalf("recorded %s %d %s, want failed 502 %s", out.Status, out.StatusCode, out.ErrorClass, tt.class)
 			}
-			if len(out.Attempts) != 1 || out.Attempts[0].Outcome != core.OutcomeFailed || out.Attempts[0].ErrorClass != tt.class {
+			if len(out.Attempts) != 1 || out.Attempts[0].Outcome != llm.OutcomeFailed || out.Attempts[0].ErrorClass != tt.class {
 				t.Fatalf("attempts %+v", out.Attempts)
 			}
 			key := out.Attempts[0].KeyID

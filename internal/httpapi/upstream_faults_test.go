@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/core"
-	"aether/internal/fakeupstream"
-	"aether/internal/gatewaytest"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/gatewaytest"
+	"aether/internal/llm"
 )
 
 // secondKey is the gateway key of a second user, so a test can tell two
@@ -77,7 +77,7 @@ func TestExpectContinueAnswersStayWithTheirCaller(t *testing.T) {
 			t.Fatalf("request %d (user %d) got %d %q, want its own answer %q", i, i%2, status, text, fakeupstream.ExpectedText(chunks))
 		}
 		out := g.Finished(t, id).Outcome
-		if len(out.Attempts) != 1 || out.Attempts[0].Outcome != core.OutcomeSuccess {
+		if len(out.Attempts) != 1 || out.Attempts[0].Outcome != llm.OutcomeSuccess {
 			t.Fatalf("request %d attempts %+v", i, out.Attempts)
 		}
 	}
@@ -147,14 +147,14 @@ func TestProviderKeyFaultIn400FailsOver(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		fixture, format, secret string
-		class                   core.ErrorClass
+		class                   llm.ErrorClass
 		hidden                  string // provider text the client must not see
 	}{
-		{"gemini_api_key_invalid.json", "gemini", "k-gemini-primary", core.ErrUpstreamAuth, "API key not valid"},
-		{"gemini_api_key_expired.json", "gemini", "k-gemini-primary", core.ErrUpstreamAuth, "API key expired"},
-		{"gemini_free_tier_billing.json", "gemini", "k-gemini-primary", core.ErrUpstreamAccount, "enable billing"},
-		{"gemini_location_unsupported.json", "gemini", "k-gemini-primary", core.ErrUpstreamAccount, "User location"},
-		{"anthropic_credit_balance_too_low.json", "anthropic", "k-anthropic-primary", core.ErrUpstreamAccount, "credit balance"},
+		{"gemini_api_key_invalid.json", "gemini", "k-gemini-primary", llm.ErrUpstreamAuth, "API key not valid"},
+		{"gemini_api_key_expired.json", "gemini", "k-gemini-primary", llm.ErrUpstreamAuth, "API key expired"},
+		{"gemini_free_tier_billing.json", "gemini", "k-gemini-primary", llm.ErrUpstreamAccount, "enable billing"},
+		{"gemini_location_unsupported.json", "gemini", "k-gemini-primary", llm.ErrUpstreamAccount, "User location"},
+		{"anthropic_credit_balance_too_low.json", "anthropic", "k-anthropic-primary", llm.ErrUpstreamAccount, "credit balance"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.fixture, ".json"), func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestProviderKeyFaultIn400FailsOver(t *testing.T) {
 					c.AffinityTTL = time.Nanosecond // affinity would stick to the backup after its first success
 				},
 			})
-			send := func() (string, *core.Outcome) {
+			send := func() (string, *llm.Outcome) {
 				t.Helper()
 				var resp *http.Response
 				if tt.format == "gemini" {
@@ -182,14 +182,14 @@ func TestProviderKeyFaultIn400FailsOver(t *testing.T) {
 				}
 				return string(body), g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
 			}
-			var opened []core.BreakerChange
+			var opened []llm.BreakerChange
 			for i := range 2 {
 				_, out := send()
 				if len(out.Attempts) != 2 {
 					t.Fatalf("request %d attempts %+v", i, out.Attempts)
 				}
 				first, second := out.Attempts[0], out.Attempts[1]
-				if first.Outcome != core.OutcomeFailed || first.ErrorClass != tt.class || first.StatusCode != 400 || second.Outcome != core.OutcomeSuccess {
+				if first.Outcome != llm.OutcomeFailed || first.ErrorClass != tt.class || first.StatusCode != 400 || second.Outcome != llm.OutcomeSuccess {
 					t.Fatalf("request %d attempts %+v, want the first failed with %s", i, out.Attempts, tt.class)
 				}
 				opened = append(opened, out.BreakerChanges...)
@@ -220,7 +220,7 @@ func TestProviderKeyFaultOnEveryKey(t *testing.T) {
 		t.Fatalf("client got %d %s", resp.StatusCode, got)
 	}
 	out := g.Finished(t, resp.Header.Get("X-Request-ID")).Outcome
-	if len(out.Attempts) != 2 || out.ErrorClass != core.ErrUpstreamAccount {
+	if len(out.Attempts) != 2 || out.ErrorClass != llm.ErrUpstreamAccount {
 		t.Fatalf("outcome %s, attempts %+v", out.ErrorClass, out.Attempts)
 	}
 }

@@ -11,13 +11,13 @@ import (
 	"testing"
 
 	"aether/internal/anthropic"
-	"aether/internal/core"
 	"aether/internal/gemini"
 	"aether/internal/jsonscan"
+	"aether/internal/llm"
 	"aether/internal/openai"
 )
 
-var dialects = []core.Dialect{openai.Dialect{}, anthropic.Dialect{}, gemini.Dialect{}}
+var dialects = []llm.Dialect{openai.Dialect{}, anthropic.Dialect{}, gemini.Dialect{}}
 
 // scan feeds body to a scanner in pieces cut at random points.
 func scan(name string, body []byte, r *rand.Rand) ([]byte, bool) {

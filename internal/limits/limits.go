@@ -23,7 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
@@ -70,13 +70,13 @@ type bucket struct {
 }
 
 type spendState struct {
-	users, keys map[int64]core.PicoUSD
+	users, keys map[int64]llm.PicoUSD
 	at          time.Time
 }
 
 type pendingCost struct {
 	userID, keyID int64
-	cost          core.PicoUSD
+	cost          llm.PicoUSD
 	at            time.Time
 }
 
@@ -171,7 +171,7 @@ func (l *Limiter) admitBudget(c *catalog.Caller, now time.Time) *Refusal {
 }
 
 // budget converts a USD amount (micros) to pico-dollars.
-func budget(m core.Micros) core.PicoUSD { return core.PicoUSD(int64(m) * 1_000_000) }
+func budget(m llm.Micros) llm.PicoUSD { return llm.PicoUSD(int64(m) * 1_000_000) }
 
 func periodText(p string) string {
 	if p == "monthly" {
@@ -190,7 +190,7 @@ func untilReset(period string, now time.Time) time.Duration {
 	return time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC).Sub(now)
 }
 
-func (l *Limiter) pendingFor(userID, keyID int64) (user, key core.PicoUSD) {
+func (l *Limiter) pendingFor(userID, keyID int64) (user, key llm.PicoUSD) {
 	l.pendMu.Lock()
 	defer l.pendMu.Unlock()
 	for _, p := range l.pending {
@@ -206,7 +206,7 @@ func (l *Limiter) pendingFor(userID, keyID int64) (user, key core.PicoUSD) {
 
 // Ended records the cost of a request that ended here, until Postgres
 // shows it; only requests of callers with a budget are tracked.
-func (l *Limiter) Ended(c *catalog.Caller, requestID string, cost core.PicoUSD, now time.Time) {
+func (l *Limiter) Ended(c *catalog.Caller, requestID string, cost llm.PicoUSD, now time.Time) {
 	if cost <= 0 || (c.Key.BudgetUSD == nil && c.User.BudgetUSD == nil) {
 		return
 	}

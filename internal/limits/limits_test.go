@@ -6,18 +6,18 @@ import (
 	"time"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
-func caller(budget *core.Micros, rpm *int) *catalog.Caller {
+func caller(budget *llm.Micros, rpm *int) *catalog.Caller {
 	return &catalog.Caller{Key: &store.APIKey{ID: 1, BudgetUSD: budget, RPMLimit: rpm}, User: &store.User{ID: 1}}
 }
 
 // TestFailureMode: when budget state was never read (or is stale), the
 // configured failure mode decides; callers without budgets never care.
 func TestFailureMode(t *testing.T) {
-	b := core.Micros(5_000_000)
+	b := llm.Micros(5_000_000)
 	now := time.Now()
 	closed := New(Config{FailOpen: false}, nil, slog.New(slog.DiscardHandler))
 	if r := closed.Admit(caller(&b, nil), now); r == nil || r.Reason != "limits_unavailable" {
@@ -31,17 +31,17 @@ func TestFailureMode(t *testing.T) {
 		t.Fatalf("fail-open refused: %+v", r)
 	}
 	// Stale state counts as unreadable.
-	closed.spend.Store(&spendState{users: map[int64]core.PicoUSD{}, keys: map[int64]core.PicoUSD{}, at: now.Add(-time.Minute)})
+	closed.spend.Store(&spendState{users: map[int64]llm.PicoUSD{}, keys: map[int64]llm.PicoUSD{}, at: now.Add(-time.Minute)})
 	if r := closed.Admit(caller(&b, nil), now); r == nil || r.Reason != "limits_unavailable" {
 		t.Fatalf("stale state admitted: %+v", r)
 	}
 }
 
 func TestBudgetWithPendingCost(t *testing.T) {
-	b := core.Micros(1_000_000) // $1
+	b := llm.Micros(1_000_000) // $1
 	l := New(Config{}, nil, slog.New(slog.DiscardHandler))
 	now := time.Now()
-	l.spend.Store(&spendState{users: map[int64]core.PicoUSD{}, keys: map[int64]core.PicoUSD{1: 900_000_000_000}, at: now})
+	l.spend.Store(&spendState{users: map[int64]llm.PicoUSD{}, keys: map[int64]llm.PicoUSD{1: 900_000_000_000}, at: now})
 	c := caller(&b, nil)
 	if r := l.Admit(c, now); r != nil {
 		t.Fatalf("under budget refused: %+v", r)

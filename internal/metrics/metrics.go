@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // API holds the API process's metrics.
@@ -96,15 +96,15 @@ func StatusClass(code int) string {
 var statusClasses = [...]string{"2xx", "3xx", "4xx", "5xx"}
 
 // Attempt implements proxy.Metrics.
-func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass) {
+func (m *API) Attempt(format llm.Format, provider string, class llm.ErrorClass) {
 	result := "ok"
-	if class != core.ErrNone {
+	if class != llm.ErrNone {
 		result = string(class)
 	}
 	m.Attempts.WithLabelValues(string(format), provider, result).Inc()
 	switch class {
-	case core.ErrNone, core.ErrClientRequest, core.ErrClientCancelled, core.ErrShutdown:
-	case core.ErrStreamCut, core.ErrUpstreamStreamError, core.ErrStreamTruncated:
+	case llm.ErrNone, llm.ErrClientRequest, llm.ErrClientCancelled, llm.ErrShutdown:
+	case llm.ErrStreamCut, llm.ErrUpstreamStreamError, llm.ErrStreamTruncated:
 		// Failed after the first byte: nothing is tried after them.
 	default:
 		m.Failovers.WithLabelValues(provider, string(class)).Inc()
@@ -112,7 +112,7 @@ func (m *API) Attempt(format core.Format, provider string, class core.ErrorClass
 }
 
 // Request implements proxy.Metrics.
-func (m *API) Request(format core.Format, model, provider string, status int, total, firstByte time.Duration, u core.Usage) {
+func (m *API) Request(format llm.Format, model, provider string, status int, total, firstByte time.Duration, u llm.Usage) {
 	model = m.model(model)
 	m.Requests.WithLabelValues(string(format), model, provider, StatusClass(status)).Inc()
 	m.Latency.WithLabelValues(string(format), model).Observe(total.Seconds())
@@ -130,7 +130,7 @@ func (m *API) Request(format core.Format, model, provider string, status int, to
 var tokenBuckets = [...]string{"input", "cache_read", "cache_write_5m", "cache_write_1h", "output"}
 
 // Refused counts a request refused before routing.
-func (m *API) Refused(format core.Format, reason string) {
+func (m *API) Refused(format llm.Format, reason string) {
 	m.Refusals.WithLabelValues(string(format), reason).Inc()
 }
 

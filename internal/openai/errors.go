@@ -6,16 +6,16 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
-// Dialect implements core.Dialect for OpenAI.
+// Dialect implements llm.Dialect for OpenAI.
 type Dialect struct{}
 
-// Format implements core.Dialect.
-func (Dialect) Format() core.Format { return core.FormatOpenAI }
+// Format implements llm.Dialect.
+func (Dialect) Format() llm.Format { return llm.FormatOpenAI }
 
-// SetAuth implements core.Dialect.
+// SetAuth implements llm.Dialect.
 func (Dialect) SetAuth(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 
 type errorBody struct {
@@ -29,20 +29,20 @@ type errorObject struct {
 	Code    *string `json:"code"`
 }
 
-var kinds = map[core.ErrorKind][2]string{ // type, code
-	core.KindInvalidRequest: {"invalid_request_error", ""},
-	core.KindAuthentication: {"invalid_request_error", "invalid_api_key"},
-	core.KindPermission:     {"invalid_request_error", "permission_denied"},
-	core.KindNotFound:       {"invalid_request_error", "model_not_found"},
-	core.KindTooLarge:       {"invalid_request_error", "request_too_large"},
-	core.KindRateLimit:      {"rate_limit_exceeded", "rate_limit_exceeded"},
-	core.KindUnavailable:    {"server_error", "service_unavailable"},
-	core.KindUpstream:       {"server_error", "bad_gateway"},
-	core.KindInternal:       {"server_error", ""},
+var kinds = map[llm.ErrorKind][2]string{ // type, code
+	llm.KindInvalidRequest: {"invalid_request_error", ""},
+	llm.KindAuthentication: {"invalid_request_error", "invalid_api_key"},
+	llm.KindPermission:     {"invalid_request_error", "permission_denied"},
+	llm.KindNotFound:       {"invalid_request_error", "model_not_found"},
+	llm.KindTooLarge:       {"invalid_request_error", "request_too_large"},
+	llm.KindRateLimit:      {"rate_limit_exceeded", "rate_limit_exceeded"},
+	llm.KindUnavailable:    {"server_error", "service_unavailable"},
+	llm.KindUpstream:       {"server_error", "bad_gateway"},
+	llm.KindInternal:       {"server_error", ""},
 }
 
-// WriteError implements core.Dialect: {"error":{"message","type","param","code"}}.
-func (Dialect) WriteError(w http.ResponseWriter, status int, kind core.ErrorKind, message string) {
+// WriteError implements llm.Dialect: {"error":{"message","type","param","code"}}.
+func (Dialect) WriteError(w http.ResponseWriter, status int, kind llm.ErrorKind, message string) {
 	k := kinds[kind]
 	obj := errorObject{Message: message, Type: k[0]}
 	if k[1] != "" {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/core"
-	"aether/internal/dialecttest"
+	"aether/internal/testkit/dialecttest"
+	"aether/internal/llm"
 )
 
 func TestStreamUsage(t *testing.T) {
@@ -15,15 +15,15 @@ func TestStreamUsage(t *testing.T) {
 		name     string
 		file     string
 		injected bool
-		usage    core.Usage
+		usage    llm.Usage
 		// usageChunkForwarded: whether the client receives the usage chunk.
 		usageChunkForwarded bool
 	}{
 		// prompt 35 incl. 17 cached; completion 11 incl. 4 reasoning.
-		{"chat, client asked for usage", "testdata/chat_include_usage.sse", false, core.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, true},
-		{"chat, gateway asked for usage", "testdata/chat_include_usage.sse", true, core.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, false},
-		{"responses", "testdata/responses.sse", false, core.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, true},
-		{"chat without usage", "testdata/chat_no_usage.sse", false, core.Usage{}, true},
+		{"chat, client asked for usage", "testdata/chat_include_usage.sse", false, llm.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, true},
+		{"chat, gateway asked for usage", "testdata/chat_include_usage.sse", true, llm.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, false},
+		{"responses", "testdata/responses.sse", false, llm.Usage{InputTokens: 18, CacheReadTokens: 17, OutputTokens: 11, ReasoningTokens: 4, Known: true}, true},
+		{"chat without usage", "testdata/chat_no_usage.sse", false, llm.Usage{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,10 +44,10 @@ func TestStreamUsage(t *testing.T) {
 func TestBodyUsage(t *testing.T) {
 	chat := `{"id":"x","object":"chat.completion","choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920},"completion_tokens_details":{"reasoning_tokens":256}}}`
 	resp := `{"object":"response","usage":{"input_tokens":1000,"input_tokens_details":{"cached_tokens":0},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":10},"total_tokens":1050}}`
-	if u := (Dialect{}).BodyUsage([]byte(chat)); u != (core.Usage{InputTokens: 86, CacheReadTokens: 1920, OutputTokens: 300, ReasoningTokens: 256, Known: true}) {
+	if u := (Dialect{}).BodyUsage([]byte(chat)); u != (llm.Usage{InputTokens: 86, CacheReadTokens: 1920, OutputTokens: 300, ReasoningTokens: 256, Known: true}) {
 		t.Fatalf("chat usage %+v", u)
 	}
-	if u := (Dialect{}).BodyUsage([]byte(resp)); u != (core.Usage{InputTokens: 1000, OutputTokens: 50, ReasoningTokens: 10, Known: true}) {
+	if u := (Dialect{}).BodyUsage([]byte(resp)); u != (llm.Usage{InputTokens: 1000, OutputTokens: 50, ReasoningTokens: 10, Known: true}) {
 		t.Fatalf("responses usage %+v", u)
 	}
 	if u := (Dialect{}).BodyUsage([]byte(`{"usage":null}`)); u.Known {
@@ -75,7 +75,7 @@ func TestIsError(t *testing.T) {
 
 func TestWriteError(t *testing.T) {
 	w := httptest.NewRecorder()
-	Dialect{}.WriteError(w, 401, core.KindAuthentication, "Invalid API key.")
+	Dialect{}.WriteError(w, 401, llm.KindAuthentication, "Invalid API key.")
 	if w.Code != 401 || w.Body.String() != `{"error":{"message":"Invalid API key.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}` {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // usageJSON covers both APIs: Chat Completions (prompt_tokens,
@@ -30,7 +30,7 @@ type usageJSON struct {
 	} `json:"output_tokens_details"`
 }
 
-func (u *usageJSON) normalise() core.Usage {
+func (u *usageJSON) normalise() llm.Usage {
 	in, out := u.PromptTokens+u.InputTokens, u.CompletionTokens+u.OutputTokens
 	var cached, reasoning int64
 	if u.PromptTokensDetails != nil {
@@ -46,21 +46,21 @@ func (u *usageJSON) normalise() core.Usage {
 		reasoning += u.OutputTokensDetails.ReasoningTokens
 	}
 	cached = min(cached, in)
-	return core.Usage{InputTokens: in - cached, CacheReadTokens: cached, OutputTokens: out, ReasoningTokens: reasoning, Known: true}
+	return llm.Usage{InputTokens: in - cached, CacheReadTokens: cached, OutputTokens: out, ReasoningTokens: reasoning, Known: true}
 }
 
-// BodyUsage implements core.Dialect for chat.completion and response objects.
-func (Dialect) BodyUsage(body []byte) core.Usage {
+// BodyUsage implements llm.Dialect for chat.completion and response objects.
+func (Dialect) BodyUsage(body []byte) llm.Usage {
 	var v struct {
 		Usage *usageJSON `json:"usage"`
 	}
 	if json.Unmarshal(body, &v) != nil || v.Usage == nil {
-		return core.Usage{}
+		return llm.Usage{}
 	}
 	return v.Usage.normalise()
 }
 
-// UsageMember implements core.Dialect.
+// UsageMember implements llm.Dialect.
 func (Dialect) UsageMember() string { return "usage" }
 
 // stream observes Chat Completions and Responses streams; which one it is
@@ -68,7 +68,7 @@ func (Dialect) UsageMember() string { return "usage" }
 // docs/wire-formats.md.
 type stream struct {
 	injected bool
-	usage    core.Usage
+	usage    llm.Usage
 	// finished: a chat chunk carried a finish_reason.
 	finished bool
 	// terminal: response.completed or response.incomplete came.
@@ -76,8 +76,8 @@ type stream struct {
 	failed   bool
 }
 
-// NewStream implements core.Dialect.
-func (Dialect) NewStream(injectedUsage bool) core.StreamObserver {
+// NewStream implements llm.Dialect.
+func (Dialect) NewStream(injectedUsage bool) llm.StreamObserver {
 	return &stream{injected: injectedUsage}
 }
 
@@ -116,7 +116,7 @@ func (s *stream) Observe(name string, data []byte) bool {
 		return true // other Responses events carry no usage
 	}
 	// Chat Completions chunk.
-	if core.HasErrorObject(data) {
+	if llm.HasErrorObject(data) {
 		s.failed = true // an error object after the first chunk
 		return true
 	}
@@ -164,10 +164,10 @@ func (s *stream) IsError(name string, data []byte) bool {
 	if name == "error" || name == "response.failed" {
 		return true
 	}
-	return name == "" && core.HasErrorObject(data)
+	return name == "" && llm.HasErrorObject(data)
 }
 
-func (s *stream) Usage() core.Usage { return s.usage }
+func (s *stream) Usage() llm.Usage { return s.usage }
 
 // Complete: a Responses stream's response.completed or
 // response.incomplete, or a finish_reason in a chat stream. [DONE] alone

@@ -1,5 +1,5 @@
 // Package pricing turns normalised usage into an exact cost. Prices are
-// core.Micros (USD per million tokens) and costs core.PicoUSD, so every
+// llm.Micros (USD per million tokens) and costs llm.PicoUSD, so every
 // multiplication is exact integer arithmetic: a bill computed twice, or by
 // two replicas, is the same to the last pico-dollar.
 package pricing
@@ -8,22 +8,22 @@ import (
 	"math"
 	"math/bits"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Price is one model's price (optionally for one provider).
 type Price struct {
-	Input, Output core.Micros
+	Input, Output llm.Micros
 	// Optional buckets; when nil, defaults apply (see Cost).
-	CacheRead, CacheWrite5m, CacheWrite1h *core.Micros
+	CacheRead, CacheWrite5m, CacheWrite1h *llm.Micros
 	// Long-context tier: when the prompt exceeds LongThreshold tokens,
 	// every bucket uses its Long price. A missing LongInput or LongOutput
 	// falls back to the base price; a missing long cache price is derived
 	// (see Cost).
 	LongThreshold                                     int64
-	LongInput, LongOutput                             *core.Micros
-	LongCacheRead, LongCacheWrite5m, LongCacheWrite1h *core.Micros
-	PerRequest                                        core.Micros
+	LongInput, LongOutput                             *llm.Micros
+	LongCacheRead, LongCacheWrite5m, LongCacheWrite1h *llm.Micros
+	PerRequest                                        llm.Micros
 	Source                                            string
 }
 
@@ -31,8 +31,8 @@ type Price struct {
 // caller is charged; Actual is list × the provider key's rate multiplier,
 // what the provider bills (zero on free-tier keys).
 type Breakdown struct {
-	Input, Output, CacheRead, CacheWrite, Request, Total core.PicoUSD
-	Actual                                               core.PicoUSD
+	Input, Output, CacheRead, CacheWrite, Request, Total llm.PicoUSD
+	Actual                                               llm.PicoUSD
 	LongContext                                          bool
 	// Rates actually applied, for the price snapshot on the request row.
 	Rates Rates
@@ -40,27 +40,27 @@ type Breakdown struct {
 
 // Rates are the per-million prices applied to each bucket.
 type Rates struct {
-	Input        core.Micros `json:"input"`
-	Output       core.Micros `json:"output"`
-	CacheRead    core.Micros `json:"cache_read"`
-	CacheWrite5m core.Micros `json:"cache_write_5m"`
-	CacheWrite1h core.Micros `json:"cache_write_1h"`
-	PerRequest   core.Micros `json:"per_request"`
-	Multiplier   core.Micros `json:"rate_multiplier"`
-	LongContext  bool        `json:"long_context"`
-	Source       string      `json:"source,omitempty"`
+	Input        llm.Micros `json:"input"`
+	Output       llm.Micros `json:"output"`
+	CacheRead    llm.Micros `json:"cache_read"`
+	CacheWrite5m llm.Micros `json:"cache_write_5m"`
+	CacheWrite1h llm.Micros `json:"cache_write_1h"`
+	PerRequest   llm.Micros `json:"per_request"`
+	Multiplier   llm.Micros `json:"rate_multiplier"`
+	LongContext  bool       `json:"long_context"`
+	Source       string     `json:"source,omitempty"`
 }
 
 // Options are the request facts besides usage that change the price.
 type Options struct {
 	// Multiplier is the provider key's rate multiplier (1.0 = 1_000_000).
-	Multiplier core.Micros
+	Multiplier llm.Micros
 	FreeTier   bool
 	// Succeeded: the per-request price is charged only for answered requests.
 	Succeeded bool
 }
 
-func or(p *core.Micros, d core.Micros) core.Micros {
+func or(p *llm.Micros, d llm.Micros) llm.Micros {
 	if p == nil {
 		return d
 	}
@@ -74,7 +74,7 @@ func or(p *core.Micros, d core.Micros) core.Micros {
 // tier, a cache price the source lacks keeps the base tier's ratio to the
 // input price: long 1-hour write = long input × base 1-hour write / base
 // input (docs/pricing.md).
-func Cost(p Price, u core.Usage, o Options) Breakdown {
+func Cost(p Price, u llm.Usage, o Options) Breakdown {
 	r := Rates{Input: p.Input, Output: p.Output, PerRequest: p.PerRequest, Multiplier: o.Multiplier, Source: p.Source}
 	r.CacheRead = or(p.CacheRead, p.Input)
 	r.CacheWrite5m = or(p.CacheWrite5m, p.Input*5/4)
@@ -88,14 +88,14 @@ func Cost(p Price, u core.Usage, o Options) Breakdown {
 		r.CacheWrite1h = orScaled(p.LongCacheWrite1h, r.CacheWrite1h, r.Input, p.Input)
 	}
 	// tokens × USD-per-million in micro-dollars = pico-dollars, exactly.
-	mul := func(tokens int64, rate core.Micros) core.PicoUSD { return core.PicoUSD(tokens * int64(rate)) }
+	mul := func(tokens int64, rate llm.Micros) llm.PicoUSD { return llm.PicoUSD(tokens * int64(rate)) }
 	b := Breakdown{LongContext: r.LongContext, Rates: r}
 	b.Input = mul(u.InputTokens, r.Input)
 	b.Output = mul(u.OutputTokens, r.Output)
 	b.CacheRead = mul(u.CacheReadTokens, r.CacheRead)
 	b.CacheWrite = mul(u.CacheWrite5mTokens, r.CacheWrite5m) + mul(u.CacheWrite1hTokens, r.CacheWrite1h)
 	if o.Succeeded {
-		b.Request = core.PicoUSD(int64(r.PerRequest) * 1_000_000) // micro-dollars to pico-dollars
+		b.Request = llm.PicoUSD(int64(r.PerRequest) * 1_000_000) // micro-dollars to pico-dollars
 	}
 	b.Total = b.Input + b.Output + b.CacheRead + b.CacheWrite + b.Request
 	if !o.FreeTier {
@@ -108,7 +108,7 @@ func Cost(p Price, u core.Usage, o Options) Breakdown {
 // the base price scaled by longInput / baseInput, rounded half up to the
 // micro-dollar per million tokens. Without a base input price (or a
 // product too large to be a price) the base price is kept.
-func orScaled(p *core.Micros, base, longInput, baseInput core.Micros) core.Micros {
+func orScaled(p *llm.Micros, base, longInput, baseInput llm.Micros) llm.Micros {
 	if p != nil {
 		return *p
 	}
@@ -125,12 +125,12 @@ func orScaled(p *core.Micros, base, longInput, baseInput core.Micros) core.Micro
 	if q > math.MaxInt64 {
 		return base
 	}
-	return core.Micros(q)
+	return llm.Micros(q)
 }
 
 // scale returns v × m / 10⁶ rounded half up, split so that v × m cannot
 // overflow for any request costing under a million dollars.
-func scale(v core.PicoUSD, m core.Micros) core.PicoUSD {
+func scale(v llm.PicoUSD, m llm.Micros) llm.PicoUSD {
 	q, r := int64(v)/1_000_000, int64(v)%1_000_000
-	return core.PicoUSD(q*int64(m) + (r*int64(m)+500_000)/1_000_000)
+	return llm.PicoUSD(q*int64(m) + (r*int64(m)+500_000)/1_000_000)
 }

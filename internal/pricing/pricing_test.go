@@ -3,14 +3,14 @@ package pricing
 import (
 	"testing"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
-func m(v core.Micros) *core.Micros { return &v }
+func m(v llm.Micros) *llm.Micros { return &v }
 
 // usd converts a decimal dollar string written in the test into pico-USD,
 // so expected values read like the hand computation.
-func usd(t *testing.T, s string) core.PicoUSD {
+func usd(t *testing.T, s string) llm.PicoUSD {
 	t.Helper()
 	// Reuse the exact parser: dollars with up to 12 places via two halves.
 	whole, frac := s, ""
@@ -22,19 +22,19 @@ func usd(t *testing.T, s string) core.PicoUSD {
 	for len(frac) < 12 {
 		frac += "0"
 	}
-	w, err := core.ParseMicros(whole)
+	w, err := llm.ParseMicros(whole)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := core.ParseMicros("0." + frac[:6])
+	f, err := llm.ParseMicros("0." + frac[:6])
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := core.ParseMicros("0." + frac[6:12])
+	g, err := llm.ParseMicros("0." + frac[6:12])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return core.PicoUSD(int64(w)*1_000_000 + int64(f)*1_000_000 + int64(g))
+	return llm.PicoUSD(int64(w)*1_000_000 + int64(f)*1_000_000 + int64(g))
 }
 
 func TestCostPerFormat(t *testing.T) {
@@ -46,7 +46,7 @@ func TestCostPerFormat(t *testing.T) {
 	tests := []struct {
 		name  string
 		price Price
-		usage core.Usage
+		usage llm.Usage
 		opts  Options
 		total string
 		long  bool
@@ -54,26 +54,26 @@ func TestCostPerFormat(t *testing.T) {
 		// Anthropic: 1000 uncached input, 2000 cache read, 500 5m write,
 		// 100 1h write, 300 output.
 		// 1000×3 + 2000×0.3 + 500×3.75 + 100×6 + 300×15 = 3000+600+1875+600+4500 = 10575 µ$ per M... /1e6
-		{"anthropic with cache buckets", sonnet, core.Usage{InputTokens: 1000, CacheReadTokens: 2000, CacheWrite5mTokens: 500, CacheWrite1hTokens: 100, OutputTokens: 300}, one, "0.010575", false},
+		{"anthropic with cache buckets", sonnet, llm.Usage{InputTokens: 1000, CacheReadTokens: 2000, CacheWrite5mTokens: 500, CacheWrite1hTokens: 100, OutputTokens: 300}, one, "0.010575", false},
 		// OpenAI: prompt 1200 of which 1000 cached → 200 uncached; 50 output incl. 20 reasoning.
 		// 200×0.15 + 1000×0.075 + 50×0.6 = 30+75+30 = 135 µ$·M → 0.000135
-		{"openai cached and reasoning", mini, core.Usage{InputTokens: 200, CacheReadTokens: 1000, OutputTokens: 50, ReasoningTokens: 20}, one, "0.000135", false},
+		{"openai cached and reasoning", mini, llm.Usage{InputTokens: 200, CacheReadTokens: 1000, OutputTokens: 50, ReasoningTokens: 20}, one, "0.000135", false},
 		// Gemini: prompt 10000 incl. 4000 cached; candidates 100 + thoughts 400 = 500 output.
 		// 6000×0.3 + 4000×0.03 + 500×2.5 = 1800+120+1250 = 3170 → 0.00317
-		{"gemini thoughts as output", flash, core.Usage{InputTokens: 6000, CacheReadTokens: 4000, OutputTokens: 500, ReasoningTokens: 400}, one, "0.00317", false},
+		{"gemini thoughts as output", flash, llm.Usage{InputTokens: 6000, CacheReadTokens: 4000, OutputTokens: 500, ReasoningTokens: 400}, one, "0.00317", false},
 		// Long context: prompt 150000+60000 = 210000 > 200000 → long rates.
 		// 150000×6 + 60000×0.6 + 1000×22.5 = 900000+36000+22500 = 958500 → 0.9585
-		{"anthropic long context tier", sonnet, core.Usage{InputTokens: 150_000, CacheReadTokens: 60_000, OutputTokens: 1000}, one, "0.9585", true},
+		{"anthropic long context tier", sonnet, llm.Usage{InputTokens: 150_000, CacheReadTokens: 60_000, OutputTokens: 1000}, one, "0.9585", true},
 		// Exactly at the threshold stays on the base tier: 200000×3 = 600000 → 0.6
-		{"threshold is inclusive of base tier", sonnet, core.Usage{InputTokens: 200_000}, one, "0.6", false},
+		{"threshold is inclusive of base tier", sonnet, llm.Usage{InputTokens: 200_000}, one, "0.6", false},
 		// Per-request price only on success.
-		{"per request charged", Price{PerRequest: 10_000}, core.Usage{}, one, "0.01", false},
-		{"per request not charged on failure", Price{PerRequest: 10_000}, core.Usage{}, Options{Multiplier: 1_000_000}, "0", false},
+		{"per request charged", Price{PerRequest: 10_000}, llm.Usage{}, one, "0.01", false},
+		{"per request not charged on failure", Price{PerRequest: 10_000}, llm.Usage{}, Options{Multiplier: 1_000_000}, "0", false},
 		// Missing cache prices: read at input price, 5m write 1.25×, 1h write 2×.
 		// 100×1 (read) + 100×1.25 + 100×2 = 425 → 0.000425
-		{"default cache prices", Price{Input: 1_000_000}, core.Usage{CacheReadTokens: 100, CacheWrite5mTokens: 100, CacheWrite1hTokens: 100}, one, "0.000425", false},
+		{"default cache prices", Price{Input: 1_000_000}, llm.Usage{CacheReadTokens: 100, CacheWrite5mTokens: 100, CacheWrite1hTokens: 100}, one, "0.000425", false},
 		// One token at $0.075/M is 0.075 µ$: exact in pico.
-		{"sub-micro-dollar exact", mini, core.Usage{CacheReadTokens: 1}, one, "0.000000075", false},
+		{"sub-micro-dollar exact", mini, llm.Usage{CacheReadTokens: 1}, one, "0.000000075", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestCostPerFormat(t *testing.T) {
 
 func TestMultiplierAndFreeTier(t *testing.T) {
 	p := Price{Input: 3_000_000, Output: 15_000_000}
-	u := core.Usage{InputTokens: 1000, OutputTokens: 1000} // 0.018 USD
+	u := llm.Usage{InputTokens: 1000, OutputTokens: 1000} // 0.018 USD
 	b := Cost(p, u, Options{Multiplier: 800_000, Succeeded: true})
 	if b.Total != usd(t, "0.018") || b.Actual != usd(t, "0.0144") {
 		t.Fatalf("total %s actual %s", b.Total, b.Actual)
@@ -106,7 +106,7 @@ func TestMultiplierAndFreeTier(t *testing.T) {
 		t.Fatalf("free tier: total %s actual %s", free.Total, free.Actual)
 	}
 	// A big request does not overflow: 10M output tokens at $75/M = $750.
-	big := Cost(Price{Output: 75_000_000}, core.Usage{OutputTokens: 10_000_000}, Options{Multiplier: 1_500_000})
+	big := Cost(Price{Output: 75_000_000}, llm.Usage{OutputTokens: 10_000_000}, Options{Multiplier: 1_500_000})
 	if big.Total != usd(t, "750") || big.Actual != usd(t, "1125") {
 		t.Fatalf("big: total %s actual %s", big.Total, big.Actual)
 	}
@@ -162,7 +162,7 @@ func TestDefaultsCoverDevModels(t *testing.T) {
 func TestLongContextOneHourCacheWrites(t *testing.T) {
 	one := Options{Multiplier: 1_000_000, Succeeded: true}
 	// Prompt 250000 > 200000: 240000 uncached input, 10000 1-hour writes.
-	long := core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
+	long := llm.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
 	base := Price{Input: 3_000_000, Output: 15_000_000, CacheRead: m(300_000), CacheWrite5m: m(3_750_000), CacheWrite1h: m(6_000_000),
 		LongThreshold: 200_000, LongInput: m(6_000_000)}
 	explicit := base
@@ -173,8 +173,8 @@ func TestLongContextOneHourCacheWrites(t *testing.T) {
 	tests := []struct {
 		name   string
 		price  Price
-		usage  core.Usage
-		rate1h core.Micros
+		usage  llm.Usage
+		rate1h llm.Micros
 		total  string
 	}{
 		// 240000×6 + 10000×13 = 1440000 + 130000 µ$ → $1.57
@@ -186,7 +186,7 @@ func TestLongContextOneHourCacheWrites(t *testing.T) {
 		// 240000×4 + 10000×9.333333 = 960000 + 93333.33 µ$ → $1.05333333
 		{"derived price rounds to the micro-dollar", odd, long, 9_333_333, "1.05333333"},
 		// Below the threshold the base 1h price applies: 10000×6 + 1000×3.
-		{"base tier", explicit, core.Usage{InputTokens: 1000, CacheWrite1hTokens: 10_000}, 6_000_000, "0.063"},
+		{"base tier", explicit, llm.Usage{InputTokens: 1000, CacheWrite1hTokens: 10_000}, 6_000_000, "0.063"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +221,7 @@ func TestLongOneHourPriceFromPriceFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	long := core.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
+	long := llm.Usage{InputTokens: 240_000, CacheWrite1hTokens: 10_000}
 	one := Options{Multiplier: 1_000_000, Succeeded: true}
 	if c := tab["claude-x"]; c.LongCacheWrite1h == nil || *c.LongCacheWrite1h != 13_000_000 || Cost(c, long, one).Rates.CacheWrite1h != 13_000_000 {
 		t.Fatalf("imported long 1h price: %+v", c)

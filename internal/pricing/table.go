@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // defaultPrices is Aether's embedded price table, in the format of the
@@ -69,14 +69,14 @@ type liteLLMEntry struct {
 
 // perToken converts USD per token to exact micro-dollars per million
 // tokens (USD/token × 10¹²), rounding away the float's last-digit noise.
-func perToken(v *float64) (*core.Micros, error) {
+func perToken(v *float64) (*llm.Micros, error) {
 	if v == nil {
 		return nil, nil
 	}
 	if *v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0) {
 		return nil, fmt.Errorf("price %v is not a non-negative number", *v)
 	}
-	m := core.Micros(math.Round(*v * 1e12))
+	m := llm.Micros(math.Round(*v * 1e12))
 	return &m, nil
 }
 
@@ -102,7 +102,7 @@ func ParseLiteLLM(data []byte) (Table, error) {
 		}
 		var p Price
 		var err error
-		conv := func(v *float64) *core.Micros {
+		conv := func(v *float64) *llm.Micros {
 			m, cerr := perToken(v)
 			if cerr != nil && err == nil {
 				err = fmt.Errorf("pricing: %s: %w", name, cerr)
@@ -121,7 +121,7 @@ func ParseLiteLLM(data []byte) (Table, error) {
 			p.LongThreshold = 200_000
 		}
 		if e.PerRequest != nil {
-			p.PerRequest = core.Micros(math.Round(*e.PerRequest * 1e6))
+			p.PerRequest = llm.Micros(math.Round(*e.PerRequest * 1e6))
 		}
 		if err != nil {
 			return nil, err

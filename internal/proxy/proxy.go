@@ -18,9 +18,9 @@ import (
 
 	"aether/internal/breaker"
 	"aether/internal/catalog"
-	"aether/internal/core"
 	"aether/internal/jsonscan"
 	"aether/internal/limits"
+	"aether/internal/llm"
 	"aether/internal/routing"
 	"aether/internal/sse"
 	"aether/internal/upstream"
@@ -31,9 +31,9 @@ import (
 // Started returns an error only when the event could not be made durable,
 // which the proxy answers with 503 when accounting is fail-closed.
 type Recorder interface {
-	Started(meta core.RequestMeta, plan []core.Candidate) error
+	Started(meta llm.RequestMeta, plan []llm.Candidate) error
 	FirstByte(requestID string, at time.Time)
-	Finished(requestID string, out core.Outcome)
+	Finished(requestID string, out llm.Outcome)
 }
 
 // ErrShutdown is the cause the API server cancels request contexts with
@@ -48,16 +48,16 @@ func shuttingDown(ctx context.Context) bool { return errors.Is(context.Cause(ctx
 
 // Metrics observes the proxy; implemented by internal/metrics.
 type Metrics interface {
-	Attempt(format core.Format, provider string, class core.ErrorClass)
-	Request(format core.Format, model, provider string, status int, total, firstByte time.Duration, u core.Usage)
-	Refused(format core.Format, reason string)
+	Attempt(format llm.Format, provider string, class llm.ErrorClass)
+	Request(format llm.Format, model, provider string, status int, total, firstByte time.Duration, u llm.Usage)
+	Refused(format llm.Format, reason string)
 }
 
 // Limits admits requests and bounds provider-key concurrency; implemented
 // by internal/limits.
 type Limits interface {
 	Admit(c *catalog.Caller, now time.Time) *limits.Refusal
-	Ended(c *catalog.Caller, requestID string, cost core.PicoUSD, now time.Time)
+	Ended(c *catalog.Caller, requestID string, cost llm.PicoUSD, now time.Time)
 	TryAcquire(keyID int64, maxSlots *int) (release func(), ok bool)
 }
 
@@ -105,8 +105,8 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, a
 type Inbound struct {
 	RequestID string
 	Caller    *catalog.Caller
-	Dialect   core.Dialect
-	Operation core.Operation
+	Dialect   llm.Dialect
+	Operation llm.Operation
 	Model     string
 	Stream    bool
 	// ArrayStream: a Gemini stream without alt=sse is a JSON array.
@@ -126,7 +126,7 @@ type Inbound struct {
 
 // attemptResult is how one attempt ended before or at the commit point.
 type attemptResult struct {
-	class  core.ErrorClass
+	class  llm.ErrorClass
 	status int
 	// committed: bytes reached the client; no more failover.
 	committed bool
@@ -151,32 +151,32 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	}
 	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
 	switch {
-	case errors.Is(err, core.ErrModelUnknown):
+	case errors.Is(err, llm.ErrModelUnknown):
 		noteAccess(w, "unknown_model", false)
-		in.Dialect.WriteError(w, http.StatusNotFound, core.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
+		in.Dialect.WriteError(w, http.StatusNotFound, llm.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
 		return
-	case errors.Is(err, core.ErrForbidden):
+	case errors.Is(err, llm.ErrForbidden):
 		noteAccess(w, "forbidden", false)
-		in.Dialect.WriteError(w, http.StatusForbidden, core.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
+		in.Dialect.WriteError(w, http.StatusForbidden, llm.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
 		return
 	case err != nil:
 		noteAccess(w, "internal", false)
-		in.Dialect.WriteError(w, http.StatusInternalServerError, core.KindInternal, "routing failed")
+		in.Dialect.WriteError(w, http.StatusInternalServerError, llm.KindInternal, "routing failed")
 		return
 	}
-	billable := in.Operation == core.OpGenerate
-	meta := core.RequestMeta{
+	billable := in.Operation == llm.OpGenerate
+	meta := llm.RequestMeta{
 		RequestID: in.RequestID, UserID: in.Caller.User.ID, User: in.Caller.User.Name, APIKeyID: in.Caller.Key.ID,
 		Model: plan.Model.Name, Format: in.Dialect.Format(), Operation: in.Operation, Stream: in.Stream,
 		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout), CorrelationID: in.CorrelationID,
 	}
 	if billable {
-		all := append(append(make([]core.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
+		all := append(append(make([]llm.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
 		if err := p.recorder.Started(meta, all); err != nil {
 			if !p.cfg.FailOpenAccounting {
 				w.Header().Set("Retry-After", "5")
 				noteAccess(w, "journal_unavailable", false)
-				in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
+				in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
 				return
 			}
 			p.log.Error("accounting journal write failed; serving unrecorded (AETHER_ACCOUNTING_FAILURE_MODE=open)", "request_id", in.RequestID, "error", err)
@@ -188,7 +188,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		p.recorder.Finished(in.RequestID, out)
 		if p.limits != nil && out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
 			c := plan.Candidates[out.CandidateIndex]
-			if cost, ok := snap.Cost(plan.Model.ID, c.ProviderID, c.KeyID, out.Usage, out.Status == core.StatusCompleted); ok {
+			if cost, ok := snap.Cost(plan.Model.ID, c.ProviderID, c.KeyID, out.Usage, out.Status == llm.StatusCompleted); ok {
 				p.limits.Ended(in.Caller, in.RequestID, cost, p.now())
 			}
 		}
@@ -209,7 +209,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		slog.Int("attempts", len(out.Attempts)), slog.String("error", string(out.ErrorClass)),
 		slog.Int64("total_tokens", out.Usage.TotalTokens()), slog.Int64("duration_ms", out.Total.Milliseconds()),
 		slog.Int64("api_key_id", in.Caller.Key.ID))
-	if out.ErrorClass == core.ErrStreamCut || out.ErrorClass == core.ErrStreamTruncated || out.ErrorClass == core.ErrShutdown && out.FirstByte > 0 {
+	if out.ErrorClass == llm.ErrStreamCut || out.ErrorClass == llm.ErrStreamTruncated || out.ErrorClass == llm.ErrShutdown && out.FirstByte > 0 {
 		// After the commit point (FirstByte is set there) the only honest
 		// signal is a broken connection, never an error appended to a
 		// half-sent body.
@@ -224,21 +224,21 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 		p.metrics.Refused(in.Dialect.Format(), ref.Reason)
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(limits.Seconds(ref.RetryAfter)))
-	status, kind := http.StatusTooManyRequests, core.KindRateLimit
+	status, kind := http.StatusTooManyRequests, llm.KindRateLimit
 	if ref.Reason == "limits_unavailable" {
-		status, kind = http.StatusServiceUnavailable, core.KindUnavailable
+		status, kind = http.StatusServiceUnavailable, llm.KindUnavailable
 	}
 	noteAccess(w, ref.Reason, false)
 	in.Dialect.WriteError(w, status, kind, ref.Message)
 }
 
 // run walks the candidates and returns the request's outcome.
-func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta core.RequestMeta, billable bool) core.Outcome {
+func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta llm.RequestMeta, billable bool) llm.Outcome {
 	ctx, cancel := context.WithDeadline(r.Context(), meta.Deadline)
 	defer cancel()
-	out := core.Outcome{CandidateIndex: -1}
+	out := llm.Outcome{CandidateIndex: -1}
 	st := &state{out: &out, start: in.Received, billable: billable, snap: snap}
-	finish := func() core.Outcome {
+	finish := func() llm.Outcome {
 		out.FinishedAt = p.now()
 		out.Total = out.FinishedAt.Sub(in.Received)
 		return out
@@ -270,33 +270,33 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		started := p.now()
 		res := p.attempt(ctx, w, in, plan.Model, c, st)
 		release()
-		att := core.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
+		att := llm.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
 		switch {
-		case res.class == core.ErrNone:
-			att.Outcome = core.OutcomeSuccess
+		case res.class == llm.ErrNone:
+			att.Outcome = llm.OutcomeSuccess
 			done(breaker.Success)
 			p.affinity.Succeeded(in.Caller.Key.ID, plan.Model.ID, c.KeyID, p.now())
-		case res.class == core.ErrClientCancelled || res.class == core.ErrShutdown:
-			att.Outcome = core.OutcomeCancelled
+		case res.class == llm.ErrClientCancelled || res.class == llm.ErrShutdown:
+			att.Outcome = llm.OutcomeCancelled
 			done(breaker.Ignored)
-		case res.class == core.ErrClientRequest:
-			att.Outcome = core.OutcomeClientError
+		case res.class == llm.ErrClientRequest:
+			att.Outcome = llm.OutcomeClientError
 			done(breaker.Ignored)
-		case res.committed && res.class != core.ErrUpstreamStreamError && res.class != core.ErrStreamTruncated:
+		case res.committed && res.class != llm.ErrUpstreamStreamError && res.class != llm.ErrStreamTruncated:
 			// Cut mid-stream: the key answered, so the breaker is not
 			// charged, but the request fails. A stream the upstream itself
 			// reported as failed, or ended without its terminal event, does
 			// count against the key (the default case).
-			att.Outcome = core.OutcomeFailed
+			att.Outcome = llm.OutcomeFailed
 			done(breaker.Ignored)
 		default:
-			att.Outcome = core.OutcomeFailed
+			att.Outcome = llm.OutcomeFailed
 			done(breaker.Failure)
 			p.affinity.Failed(in.Caller.Key.ID, plan.Model.ID, c.KeyID)
 		}
 		out.Attempts = append(out.Attempts, att)
 		if after := p.breakers.State(c.KeyID); after != before {
-			ch := core.BreakerChange{KeyID: c.KeyID, State: string(after), At: p.now()}
+			ch := llm.BreakerChange{KeyID: c.KeyID, State: string(after), At: p.now()}
 			if after == breaker.Open {
 				ch.OpenUntil = ch.At.Add(p.breakers.OpenFor())
 			}
@@ -316,32 +316,32 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 	if shuttingDown(ctx) {
 		// Cut at the shutdown deadline before any answer: the client may
 		// retry at once, on another replica.
-		out.Status, out.StatusCode, out.ErrorClass = core.StatusFailed, http.StatusServiceUnavailable, core.ErrShutdown
+		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
 		out.ErrorMessage = "the gateway shut down before an upstream answered"
 		w.Header().Set("Retry-After", "1")
-		in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, "The gateway is restarting; retry the request.")
+		in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, "The gateway is restarting; retry the request.")
 		return finish()
 	}
 	if r.Context().Err() != nil {
-		out.Status, out.StatusCode, out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
+		out.Status, out.StatusCode, out.ErrorClass = llm.StatusCancelled, 499, llm.ErrClientCancelled
 		return finish()
 	}
 	if tried == 0 && busy > 0 {
 		// Every usable key is at its concurrency limit: the caller should
 		// slow down, not think the service is down.
-		out.Status, out.StatusCode, out.ErrorClass = core.StatusFailed, http.StatusTooManyRequests, core.ErrRateLimited
+		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, http.StatusTooManyRequests, llm.ErrRateLimited
 		out.ErrorMessage = "every provider key for this model is at its concurrency limit"
 		if p.metrics != nil {
 			p.metrics.Refused(in.Dialect.Format(), "concurrency")
 		}
 		w.Header().Set("Retry-After", "1")
-		in.Dialect.WriteError(w, http.StatusTooManyRequests, core.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
+		in.Dialect.WriteError(w, http.StatusTooManyRequests, llm.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
 		return finish()
 	}
-	out.Status, out.StatusCode = core.StatusFailed, http.StatusServiceUnavailable
+	out.Status, out.StatusCode = llm.StatusFailed, http.StatusServiceUnavailable
 	msg := "No upstream is available for this model right now."
 	if tried == 0 {
-		out.ErrorClass = core.ErrNoCandidate
+		out.ErrorClass = llm.ErrNoCandidate
 		keys := refused
 		for _, s := range plan.Skipped {
 			keys = append(keys, s.KeyID)
@@ -353,13 +353,13 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		w.Header().Set("Retry-After", "1")
 	}
 	out.ErrorMessage = msg
-	in.Dialect.WriteError(w, http.StatusServiceUnavailable, core.KindUnavailable, msg)
+	in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, msg)
 	return finish()
 }
 
 // state is what the attempts of one request share.
 type state struct {
-	out      *core.Outcome
+	out      *llm.Outcome
 	start    time.Time
 	billable bool
 	// snap is the configuration the request was planned with; every
@@ -369,11 +369,11 @@ type state struct {
 
 // attempt tries one candidate. Up to the commit point it writes nothing to
 // w; from the commit point on it owns the response.
-func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c core.Candidate, st *state) attemptResult {
+func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c llm.Candidate, st *state) attemptResult {
 	prov := st.snap.Provider(c.ProviderID)
 	key := st.snap.ProviderKey(c.KeyID)
 	if prov == nil || key == nil || prov.Endpoints[in.Dialect.Format()] == nil {
-		return attemptResult{class: core.ErrUpstreamOther}
+		return attemptResult{class: llm.ErrUpstreamOther}
 	}
 	ep := prov.Endpoints[in.Dialect.Format()]
 	body, injected := in.Body(c.UpstreamModel)
@@ -395,26 +395,26 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		Client: in.Header, Extra: ep.Headers, Dialect: in.Dialect, Key: key.Secret, Body: body,
 	})
 	if err != nil {
-		return attemptResult{class: core.ErrConnect}
+		return attemptResult{class: llm.ErrConnect}
 	}
 	// failure classifies an error before the commit point.
 	failure := func() attemptResult {
 		switch {
 		case ctx.Err() != nil && !errors.Is(context.Cause(actx), errWait):
 			if shuttingDown(ctx) {
-				return attemptResult{class: core.ErrShutdown}
+				return attemptResult{class: llm.ErrShutdown}
 			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return attemptResult{class: core.ErrTimeout}
+				return attemptResult{class: llm.ErrTimeout}
 			}
-			return attemptResult{class: core.ErrClientCancelled, status: 499}
+			return attemptResult{class: llm.ErrClientCancelled, status: 499}
 		case errors.Is(context.Cause(actx), errWait):
 			if in.Stream {
-				return attemptResult{class: core.ErrFirstByte}
+				return attemptResult{class: llm.ErrFirstByte}
 			}
-			return attemptResult{class: core.ErrTimeout}
+			return attemptResult{class: llm.ErrTimeout}
 		}
-		return attemptResult{class: core.ErrConnect}
+		return attemptResult{class: llm.ErrConnect}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
@@ -426,9 +426,9 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		class := upstream.ClassifyStatus(resp.StatusCode, errBody)
 		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), errBody) {
-			class = core.ErrHTMLPage
+			class = llm.ErrHTMLPage
 		}
-		if class != core.ErrClientRequest {
+		if class != llm.ErrClientRequest {
 			return attemptResult{class: class, status: resp.StatusCode}
 		}
 		// The request itself is at fault: hand the upstream's answer to
@@ -437,7 +437,7 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(errBody)
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, resp.StatusCode, core.ErrClientRequest
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, resp.StatusCode, llm.ErrClientRequest
 		st.out.ErrorMessage = "upstream rejected the request"
 		return attemptResult{class: class, status: resp.StatusCode, relayed: true}
 	}
@@ -467,13 +467,13 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 	for {
 		ev, err := rd.Next()
 		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), ev.Raw) {
-			return attemptResult{class: core.ErrHTMLPage, status: resp.StatusCode}
+			return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
 		}
 		if err != nil && !(errors.Is(err, io.EOF) && len(ev.Data) > 0) {
 			if actx.Err() != nil {
 				return failure()
 			}
-			return attemptResult{class: core.ErrStreamCut, status: resp.StatusCode} // closed before any event: fail over
+			return attemptResult{class: llm.ErrStreamCut, status: resp.StatusCode} // closed before any event: fail over
 		}
 		if len(ev.Data) > 0 || ev.Name != "" {
 			first = ev
@@ -482,7 +482,7 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 		pending = append(pending, bytes.Clone(ev.Raw))
 	}
 	if obs.IsError(first.Name, first.Data) {
-		return attemptResult{class: core.ErrEmbedded, status: resp.StatusCode}
+		return attemptResult{class: llm.ErrEmbedded, status: resp.StatusCode}
 	}
 	// Commit point.
 	timer.Stop()
@@ -528,22 +528,22 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 	case obs.Failed():
 		// The upstream reported the failure in the stream; the client got
 		// that event as sent.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrUpstreamStreamError
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrUpstreamStreamError
 		st.out.ErrorMessage = "upstream reported an error inside the stream"
-		return attemptResult{class: core.ErrUpstreamStreamError, status: resp.StatusCode, committed: true}
+		return attemptResult{class: llm.ErrUpstreamStreamError, status: resp.StatusCode, committed: true}
 	case obs.Complete():
 		// The terminal event reached the client: whatever happens after it
 		// (the client hanging up first, a sloppy close upstream) does not
 		// make the request any less complete.
-		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
+		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
 		return attemptResult{status: resp.StatusCode, committed: true}
 	case !clientGone && ctx.Err() == nil && errors.Is(err, io.EOF):
 		// A clean close without the terminal event: the client has every
 		// byte, and Serve aborts its connection so it cannot take the
 		// answer for a whole one.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrStreamTruncated
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamTruncated
 		st.out.ErrorMessage = "upstream stream ended without its final event"
-		return attemptResult{class: core.ErrStreamTruncated, status: resp.StatusCode, committed: true}
+		return attemptResult{class: llm.ErrStreamTruncated, status: resp.StatusCode, committed: true}
 	}
 	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
 }
@@ -557,19 +557,19 @@ func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone boo
 	case shuttingDown(ctx):
 		// Checked first: closing the connections at shutdown also makes
 		// writes to the client fail, which would look like a client cancel.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusServiceUnavailable, core.ErrShutdown
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
 		st.out.ErrorMessage = "cut at the gateway's shutdown drain deadline"
-		return attemptResult{class: core.ErrShutdown, status: status, committed: true}
+		return attemptResult{class: llm.ErrShutdown, status: status, committed: true}
 	case clientGone || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)):
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusCancelled, 499, core.ErrClientCancelled
-		return attemptResult{class: core.ErrClientCancelled, status: 499, committed: true}
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusCancelled, 499, llm.ErrClientCancelled
+		return attemptResult{class: llm.ErrClientCancelled, status: 499, committed: true}
 	case readErr == nil || errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF):
-		st.out.Status, st.out.StatusCode = core.StatusCompleted, status
+		st.out.Status, st.out.StatusCode = llm.StatusCompleted, status
 		return attemptResult{status: status, committed: true}
 	default:
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = core.StatusFailed, http.StatusBadGateway, core.ErrStreamCut
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamCut
 		st.out.ErrorMessage = cutMsg
-		return attemptResult{class: core.ErrStreamCut, status: status, committed: true}
+		return attemptResult{class: llm.ErrStreamCut, status: status, committed: true}
 	}
 }
 
@@ -583,7 +583,7 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 		return failure()
 	}
 	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), head) {
-		return attemptResult{class: core.ErrHTMLPage, status: resp.StatusCode}
+		return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
 	}
 	// Commit point.
 	timer.Stop()
@@ -608,7 +608,7 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 	}
 	if cw.err == nil && err == nil {
 		// The whole body reached the client.
-		st.out.Status, st.out.StatusCode = core.StatusCompleted, resp.StatusCode
+		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
 		return attemptResult{status: resp.StatusCode, committed: true}
 	}
 	if cw.err != nil {

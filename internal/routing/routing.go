@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Order is how candidates are ranked.
@@ -48,7 +48,7 @@ type Health interface {
 type Request struct {
 	Caller *catalog.Caller
 	Model  string
-	Format core.Format
+	Format llm.Format
 	Now    time.Time
 	// AffinityKeyID is the provider key this caller last succeeded with for
 	// this model, or 0.
@@ -58,31 +58,31 @@ type Request struct {
 // Plan is the outcome of selection.
 type Plan struct {
 	Model      *catalog.Model
-	Candidates []core.Candidate
-	Skipped    []core.Candidate
+	Candidates []llm.Candidate
+	Skipped    []llm.Candidate
 }
 
 type ranked struct {
-	c              core.Candidate
+	c              llm.Candidate
 	p1, p2, hashed uint64
 }
 
-// Select builds the plan. It returns core.ErrModelUnknown for a model that
-// does not exist and core.ErrForbidden when the caller may not use the
+// Select builds the plan. It returns llm.ErrModelUnknown for a model that
+// does not exist and llm.ErrForbidden when the caller may not use the
 // model or the API format. A plan with no candidates is valid: the caller
 // answers 503.
 func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Plan, error) {
 	m, ok := snap.Model(req.Model)
 	if !ok {
-		return Plan{}, core.ErrModelUnknown
+		return Plan{}, llm.ErrModelUnknown
 	}
 	key, user := req.Caller.Key, req.Caller.User
 	if !catalog.Allowed(key.AllowedFormats, string(req.Format)) {
-		return Plan{}, core.ErrForbidden
+		return Plan{}, llm.ErrForbidden
 	}
 	for _, list := range [][]string{key.AllowedModels, user.AllowedModels} {
 		if !catalog.Allowed(list, m.Name) && !catalog.Allowed(list, req.Model) {
-			return Plan{}, core.ErrForbidden
+			return Plan{}, llm.ErrForbidden
 		}
 	}
 	plan := Plan{Model: m}
@@ -97,7 +97,7 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 		p := r.Provider
 		ep := p.Endpoints[req.Format]
 		for _, k := range p.Keys {
-			c := core.Candidate{ProviderID: p.ID, Provider: p.Name, KeyID: k.ID, KeyName: k.Name, UpstreamModel: r.UpstreamModel}
+			c := llm.Candidate{ProviderID: p.ID, Provider: p.Name, KeyID: k.ID, KeyName: k.Name, UpstreamModel: r.UpstreamModel}
 			if ep != nil {
 				c.EndpointID = ep.ID
 			}
@@ -135,7 +135,7 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 		}
 	}
 	if len(cands) == 0 && restricted > 0 && restricted == len(plan.Skipped) {
-		return Plan{}, core.ErrForbidden
+		return Plan{}, llm.ErrForbidden
 	}
 	slices.SortFunc(cands, func(a, b ranked) int {
 		if a.c.AffinityHit != b.c.AffinityHit {
@@ -146,7 +146,7 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 		}
 		return cmp.Or(cmp.Compare(a.p1, b.p1), cmp.Compare(a.p2, b.p2), cmp.Compare(a.hashed, b.hashed), cmp.Compare(a.c.KeyID, b.c.KeyID))
 	})
-	plan.Candidates = make([]core.Candidate, len(cands))
+	plan.Candidates = make([]llm.Candidate, len(cands))
 	for i := range cands {
 		plan.Candidates[i] = cands[i].c
 		plan.Candidates[i].Index = i

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"aether/internal/catalog"
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
@@ -23,9 +23,9 @@ func snapshot(mutate func(cs *store.ConfigSet)) *catalog.Snapshot {
 	cs := &store.ConfigSet{
 		Providers: []store.Provider{{ID: 1, Name: "a", Priority: 1, Active: true}, {ID: 2, Name: "b", Priority: 2, Active: true}},
 		Endpoints: []store.Endpoint{
-			{ID: 10, ProviderID: 1, Format: core.FormatOpenAI, Active: true},
-			{ID: 20, ProviderID: 2, Format: core.FormatOpenAI, Active: true},
-			{ID: 21, ProviderID: 2, Format: core.FormatAnthropic, Active: true},
+			{ID: 10, ProviderID: 1, Format: llm.FormatOpenAI, Active: true},
+			{ID: 20, ProviderID: 2, Format: llm.FormatOpenAI, Active: true},
+			{ID: 21, ProviderID: 2, Format: llm.FormatAnthropic, Active: true},
 		},
 		ProviderKeys: []store.ProviderKey{
 			{ID: 101, ProviderID: 1, Name: "a1", Priority: 2, Active: true, GlobalPriority: ptr(4)},
@@ -53,7 +53,7 @@ func caller(t *testing.T, s *catalog.Snapshot) *catalog.Caller {
 	return c
 }
 
-func keys(cs []core.Candidate) []string {
+func keys(cs []llm.Candidate) []string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.KeyName)
@@ -77,7 +77,7 @@ func TestSelectOrders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Select(s, Request{Caller: c, Model: "m", Format: core.FormatOpenAI}, nil, tt.order)
+			p, err := Select(s, Request{Caller: c, Model: "m", Format: llm.FormatOpenAI}, nil, tt.order)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,16 +129,16 @@ func TestSelectSkips(t *testing.T) {
 		name    string
 		mutate  func(*store.ConfigSet)
 		health  fakeHealth
-		format  core.Format
+		format  llm.Format
 		skipped map[string]string
 	}{
-		{"breaker open", nil, fakeHealth{102: true}, core.FormatOpenAI, map[string]string{"a2": SkipBreakerOpen}},
-		{"inactive key", func(cs *store.ConfigSet) { cs.ProviderKeys[0].Active = false }, nil, core.FormatOpenAI, map[string]string{"a1": SkipKeyInactive}},
-		{"inactive provider", func(cs *store.ConfigSet) { cs.Providers[1].Active = false }, nil, core.FormatOpenAI, map[string]string{"b1": SkipProviderInactive, "b2": SkipProviderInactive}},
-		{"model not allowed on key", func(cs *store.ConfigSet) { cs.ProviderKeys[2].AllowedModels = []string{"other"} }, nil, core.FormatOpenAI, map[string]string{"b1": SkipModelNotAllowed}},
-		{"format mismatch", nil, nil, core.FormatAnthropic, map[string]string{"a1": SkipFormatMismatch, "a2": SkipFormatMismatch}},
-		{"restricted provider", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedProviders = []string{"b"} }, nil, core.FormatOpenAI, map[string]string{"a1": SkipRestricted, "a2": SkipRestricted}},
-		{"inactive endpoint", func(cs *store.ConfigSet) { cs.Endpoints[0].Active = false }, nil, core.FormatOpenAI, map[string]string{"a1": SkipEndpointInactive, "a2": SkipEndpointInactive}},
+		{"breaker open", nil, fakeHealth{102: true}, llm.FormatOpenAI, map[string]string{"a2": SkipBreakerOpen}},
+		{"inactive key", func(cs *store.ConfigSet) { cs.ProviderKeys[0].Active = false }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipKeyInactive}},
+		{"inactive provider", func(cs *store.ConfigSet) { cs.Providers[1].Active = false }, nil, llm.FormatOpenAI, map[string]string{"b1": SkipProviderInactive, "b2": SkipProviderInactive}},
+		{"model not allowed on key", func(cs *store.ConfigSet) { cs.ProviderKeys[2].AllowedModels = []string{"other"} }, nil, llm.FormatOpenAI, map[string]string{"b1": SkipModelNotAllowed}},
+		{"format mismatch", nil, nil, llm.FormatAnthropic, map[string]string{"a1": SkipFormatMismatch, "a2": SkipFormatMismatch}},
+		{"restricted provider", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedProviders = []string{"b"} }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipRestricted, "a2": SkipRestricted}},
+		{"inactive endpoint", func(cs *store.ConfigSet) { cs.Endpoints[0].Active = false }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipEndpointInactive, "a2": SkipEndpointInactive}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,17 +168,17 @@ func TestSelectErrors(t *testing.T) {
 		model  string
 		want   error
 	}{
-		{"unknown model", nil, "nope", core.ErrModelUnknown},
+		{"unknown model", nil, "nope", llm.ErrModelUnknown},
 		{"alias resolves", nil, "m-alias", nil},
-		{"key may not use model", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedModels = []string{"x"} }, "m", core.ErrForbidden},
-		{"user may not use model", func(cs *store.ConfigSet) { cs.Users[0].AllowedModels = []string{} }, "m", core.ErrForbidden},
-		{"format not allowed", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedFormats = []string{"gemini"} }, "m", core.ErrForbidden},
-		{"every provider restricted", func(cs *store.ConfigSet) { cs.Users[0].AllowedProviders = []string{"zzz"} }, "m", core.ErrForbidden},
+		{"key may not use model", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedModels = []string{"x"} }, "m", llm.ErrForbidden},
+		{"user may not use model", func(cs *store.ConfigSet) { cs.Users[0].AllowedModels = []string{} }, "m", llm.ErrForbidden},
+		{"format not allowed", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedFormats = []string{"gemini"} }, "m", llm.ErrForbidden},
+		{"every provider restricted", func(cs *store.ConfigSet) { cs.Users[0].AllowedProviders = []string{"zzz"} }, "m", llm.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := snapshot(tt.mutate)
-			_, err := Select(s, Request{Caller: caller(t, s), Model: tt.model, Format: core.FormatOpenAI}, nil, OrderProvider)
+			_, err := Select(s, Request{Caller: caller(t, s), Model: tt.model, Format: llm.FormatOpenAI}, nil, OrderProvider)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -192,7 +192,7 @@ func TestAffinity(t *testing.T) {
 	a := NewAffinity(time.Minute)
 	now := time.Now()
 	a.Succeeded(7, 1, 201, now)
-	p, _ := Select(s, Request{Caller: c, Model: "m", Format: core.FormatOpenAI, AffinityKeyID: a.Get(7, 1, now)}, nil, OrderProvider)
+	p, _ := Select(s, Request{Caller: c, Model: "m", Format: llm.FormatOpenAI, AffinityKeyID: a.Get(7, 1, now)}, nil, OrderProvider)
 	if p.Candidates[0].KeyName != "b1" || !p.Candidates[0].AffinityHit {
 		t.Fatalf("affinity not honoured: %v", keys(p.Candidates))
 	}
@@ -215,7 +215,7 @@ func BenchmarkSelect50(b *testing.B) {
 	}
 	for p := int64(1); p <= 5; p++ {
 		cs.Providers = append(cs.Providers, store.Provider{ID: p, Name: fmt.Sprint("p", p), Priority: int(p % 3), Active: true})
-		cs.Endpoints = append(cs.Endpoints, store.Endpoint{ID: p, ProviderID: p, Format: core.FormatOpenAI, Active: true})
+		cs.Endpoints = append(cs.Endpoints, store.Endpoint{ID: p, ProviderID: p, Format: llm.FormatOpenAI, Active: true})
 		cs.Routes = append(cs.Routes, store.ModelRoute{ModelID: 1, ProviderID: p, UpstreamModel: "m", Active: true})
 		for k := int64(0); k < 10; k++ {
 			cs.ProviderKeys = append(cs.ProviderKeys, store.ProviderKey{ID: p*100 + k, ProviderID: p, Name: "k", Priority: int(k % 2), Active: true})
@@ -224,7 +224,7 @@ func BenchmarkSelect50(b *testing.B) {
 	s := catalog.Build(cs)
 	c, _ := s.Authenticate("key-7", time.Now())
 	h := fakeHealth{101: true, 303: true}
-	req := Request{Caller: c, Model: "m", Format: core.FormatOpenAI, Now: time.Now()}
+	req := Request{Caller: c, Model: "m", Format: llm.FormatOpenAI, Now: time.Now()}
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := Select(s, req, h, OrderProvider)

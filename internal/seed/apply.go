@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
@@ -85,7 +85,7 @@ func ApplyProvider(ctx context.Context, tx *store.Tx, p Provider) (int64, error)
 // ApplyEndpoint upserts one endpoint of a provider.
 func ApplyEndpoint(ctx context.Context, tx *store.Tx, providerID int64, e Endpoint) error {
 	_, err := tx.UpsertEndpoint(ctx, store.Endpoint{
-		ProviderID: providerID, Name: e.Name, Format: core.Format(e.Format), BaseURL: e.BaseURL,
+		ProviderID: providerID, Name: e.Name, Format: llm.Format(e.Format), BaseURL: e.BaseURL,
 		Timeout: durationOr(e.Timeout, 5*time.Minute), FirstByteTimeout: e.FirstByteTimeout.Duration,
 		Headers: e.Headers, Active: boolOr(e.Active, true),
 	})
@@ -99,7 +99,7 @@ func ApplyEndpoint(ctx context.Context, tx *store.Tx, providerID int64, e Endpoi
 // keeps the secret it has (the admin API changing settings only); a new key
 // needs one.
 func ApplyProviderKey(ctx context.Context, tx *store.Tx, providerID int64, k ProviderKey) error {
-	mult := core.Micros(1_000_000)
+	mult := llm.Micros(1_000_000)
 	if k.RateMultiplier != nil {
 		mult = k.RateMultiplier.Micros
 	}
@@ -252,7 +252,7 @@ func durationOr(d Duration, def time.Duration) time.Duration {
 	return d.Duration
 }
 
-func micros(d *Decimal) *core.Micros {
+func micros(d *Decimal) *llm.Micros {
 	if d == nil {
 		return nil
 	}

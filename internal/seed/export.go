@@ -9,7 +9,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
 )
 
@@ -34,7 +34,7 @@ func envName(parts ...string) string {
 func intPtr(v int) *int    { return &v }
 func boolPtr(v bool) *bool { return &v }
 
-func dec(m *core.Micros) *Decimal {
+func dec(m *llm.Micros) *Decimal {
 	if m == nil {
 		return nil
 	}

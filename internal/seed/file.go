@@ -12,7 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // File is the whole YAML document.
@@ -144,7 +144,7 @@ func (l AllowList) IsZero() bool { return l == nil }
 // Decimal is an exact six-place decimal written as a YAML number or string.
 // It is decoded from the source text, never through a float.
 type Decimal struct {
-	core.Micros
+	llm.Micros
 	// invalid holds JSON text that is not an exact decimal; the validator
 	// reports it with the field's path (encoding/json cannot name it).
 	invalid string
@@ -153,7 +153,7 @@ type Decimal struct {
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (d *Decimal) UnmarshalYAML(node ast.Node) error {
 	s := scalarText(node)
-	m, err := core.ParseMicros(s)
+	m, err := llm.ParseMicros(s)
 	if err != nil {
 		return atNode(node, fmt.Errorf("%q is %w", s, err))
 	}
@@ -171,7 +171,7 @@ func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil 
 // float. Invalid text is kept for Validate to report with its field name.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
-	m, err := core.ParseMicros(s)
+	m, err := llm.ParseMicros(s)
 	if err != nil {
 		d.invalid = s
 		return nil

@@ -13,7 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Load reads, decodes and validates the configuration file at path,
@@ -147,7 +147,7 @@ func (v *validator) unique(seen map[string]string, path, kind, name string) {
 
 func (v *validator) formats(path string, list []string) {
 	for i, f := range list {
-		if !core.Format(f).Valid() {
+		if !llm.Format(f).Valid() {
 			v.failf(fmt.Sprintf("%s[%d]", path, i), "unknown API format %q (want openai, anthropic or gemini)", f)
 		}
 	}
@@ -162,7 +162,7 @@ func (v *validator) period(path, p string) {
 // decimal reports a decimal that arrived as invalid JSON text.
 func (v *validator) decimal(path string, d *Decimal) {
 	if d != nil && d.invalid != "" {
-		v.failf(path, "%q is %v", d.invalid, core.ErrDecimal)
+		v.failf(path, "%q is %v", d.invalid, llm.ErrDecimal)
 	}
 }
 
@@ -184,7 +184,7 @@ func (v *validator) file(f *File) {
 		for j := range p.Endpoints {
 			e := &p.Endpoints[j]
 			eb := fmt.Sprintf("%s.endpoints[%d]", base, j)
-			if !core.Format(e.Format).Valid() {
+			if !llm.Format(e.Format).Valid() {
 				v.failf(eb+".format", "unknown API format %q (want openai, anthropic or gemini)", e.Format)
 			}
 			if e.Name == "" {

@@ -9,7 +9,7 @@ import (
 	"aether/internal/secret"
 	"aether/internal/seed"
 	"aether/internal/store"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // ConfigSet is every configuration row, secrets opened: what the API
@@ -57,7 +57,7 @@ func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
 				if err := r.Scan(&e.ID, &e.ProviderID, &e.Name, &format, &e.BaseURL, &timeout, &fbt, &sealed, &e.Active); err != nil {
 					return e, err
 				}
-				e.Format, e.Timeout, e.FirstByteTimeout = core.Format(format), time.Duration(timeout)*time.Millisecond, time.Duration(fbt)*time.Millisecond
+				e.Format, e.Timeout, e.FirstByteTimeout = llm.Format(format), time.Duration(timeout)*time.Millisecond, time.Duration(fbt)*time.Millisecond
 				if sealed != "" {
 					plain, err := s.open(sealed, purposeEndpointHeaders)
 					if err != nil {
@@ -82,7 +82,7 @@ func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
 					return k, err
 				}
 				var err error
-				if k.RateMultiplier, err = core.ParseMicros(mult); err != nil {
+				if k.RateMultiplier, err = llm.ParseMicros(mult); err != nil {
 					return k, err
 				}
 				if k.Secret, err = s.open(sealed, purposeProviderKey); err != nil {
@@ -119,7 +119,7 @@ func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
 					return u, err
 				}
 				var err error
-				if u.Spend, err = core.ParsePicoUSD(spend); err != nil {
+				if u.Spend, err = llm.ParsePicoUSD(spend); err != nil {
 					return u, err
 				}
 				u.BudgetUSD, err = parseOptMicros(budget)
@@ -140,7 +140,7 @@ func (s *Store) LoadConfig(ctx context.Context) (*ConfigSet, error) {
 				}
 				copy(k.Hash[:], hash)
 				var err error
-				if k.Spend, err = core.ParsePicoUSD(spend); err != nil {
+				if k.Spend, err = llm.ParsePicoUSD(spend); err != nil {
 					return k, err
 				}
 				k.BudgetUSD, err = parseOptMicros(budget)
@@ -169,14 +169,14 @@ func scanPrice(r pgx.Rows) (Price, error) {
 		return p, err
 	}
 	var err error
-	parse := func(s string) core.Micros {
-		m, e := core.ParseMicros(s)
+	parse := func(s string) llm.Micros {
+		m, e := llm.ParseMicros(s)
 		if e != nil && err == nil {
 			err = e
 		}
 		return m
 	}
-	opt := func(s *string) *core.Micros {
+	opt := func(s *string) *llm.Micros {
 		m, e := parseOptMicros(s)
 		if e != nil && err == nil {
 			err = e
@@ -189,11 +189,11 @@ func scanPrice(r pgx.Rows) (Price, error) {
 	return p, err
 }
 
-func parseOptMicros(s *string) (*core.Micros, error) {
+func parseOptMicros(s *string) (*llm.Micros, error) {
 	if s == nil {
 		return nil, nil
 	}
-	m, err := core.ParseMicros(*s)
+	m, err := llm.ParseMicros(*s)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/secret"
 )
 
@@ -46,7 +46,7 @@ func (s *Store) InTx(ctx context.Context, f func(tx *Tx) error) error {
 	})
 }
 
-func microsArg(m *core.Micros) any {
+func microsArg(m *llm.Micros) any {
 	if m == nil {
 		return nil
 	}

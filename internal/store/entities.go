@@ -3,7 +3,7 @@ package store
 import (
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Provider is an upstream LLM vendor account (OpenAI, a proxy, a self-hosted
@@ -20,7 +20,7 @@ type Endpoint struct {
 	ID               int64
 	ProviderID       int64
 	Name             string
-	Format           core.Format
+	Format           llm.Format
 	BaseURL          string
 	Timeout          time.Duration
 	FirstByteTimeout time.Duration // zero: the gateway default
@@ -38,7 +38,7 @@ type ProviderKey struct {
 	Preview        string
 	Priority       int
 	GlobalPriority *int
-	RateMultiplier core.Micros
+	RateMultiplier llm.Micros
 	FreeTier       bool
 	AllowedModels  []string // nil: every model
 	MaxConcurrent  *int
@@ -67,18 +67,18 @@ type Price struct {
 	ID               int64
 	ModelID          int64
 	ProviderID       *int64
-	Input            core.Micros
-	Output           core.Micros
-	CacheRead        *core.Micros
-	CacheWrite5m     *core.Micros
-	CacheWrite1h     *core.Micros
+	Input            llm.Micros
+	Output           llm.Micros
+	CacheRead        *llm.Micros
+	CacheWrite5m     *llm.Micros
+	CacheWrite1h     *llm.Micros
 	LongThreshold    *int64
-	LongInput        *core.Micros
-	LongOutput       *core.Micros
-	LongCacheRead    *core.Micros
-	LongCacheWrite5m *core.Micros
-	LongCacheWrite1h *core.Micros
-	PerRequest       core.Micros
+	LongInput        *llm.Micros
+	LongOutput       *llm.Micros
+	LongCacheRead    *llm.Micros
+	LongCacheWrite5m *llm.Micros
+	LongCacheWrite1h *llm.Micros
+	PerRequest       llm.Micros
 	Source           string
 }
 
@@ -90,10 +90,10 @@ type User struct {
 	Active           bool
 	AllowedModels    []string
 	AllowedProviders []string
-	BudgetUSD        *core.Micros
+	BudgetUSD        *llm.Micros
 	BudgetPeriod     string
 	RPMLimit         *int
-	Spend            core.PicoUSD // read-only: moved by accounting
+	Spend            llm.PicoUSD // read-only: moved by accounting
 }
 
 // APIKey is a gateway key. Only its SHA-256 and a display prefix exist.
@@ -108,8 +108,8 @@ type APIKey struct {
 	AllowedModels    []string
 	AllowedProviders []string
 	AllowedFormats   []string
-	BudgetUSD        *core.Micros
+	BudgetUSD        *llm.Micros
 	BudgetPeriod     string
 	RPMLimit         *int
-	Spend            core.PicoUSD // read-only: moved by accounting
+	Spend            llm.PicoUSD // read-only: moved by accounting
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"aether/internal/store"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // The writes in this file are made by the request workflow's activities.
@@ -18,9 +18,9 @@ import (
 
 // RequestProgress is a request's state before its final event.
 type RequestProgress struct {
-	Meta        core.RequestMeta
-	Plan        []core.Candidate
-	Status      core.Status // pending or streaming
+	Meta        llm.RequestMeta
+	Plan        []llm.Candidate
+	Status      llm.Status // pending or streaming
 	FirstByteAt time.Time
 }
 
@@ -45,7 +45,7 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-func upsertHead(ctx context.Context, tx pgx.Tx, m core.RequestMeta, status core.Status, firstByteAt time.Time) error {
+func upsertHead(ctx context.Context, tx pgx.Tx, m llm.RequestMeta, status llm.Status, firstByteAt time.Time) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO requests (request_id, user_id, api_key_id, model, api_format, operation, stream, status, created_at, streaming_at, correlation_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nullif($11, ''))
@@ -58,7 +58,7 @@ func upsertHead(ctx context.Context, tx pgx.Tx, m core.RequestMeta, status core.
 	return interpretError(err)
 }
 
-func insertPlan(ctx context.Context, tx pgx.Tx, requestID string, plan []core.Candidate) error {
+func insertPlan(ctx context.Context, tx pgx.Tx, requestID string, plan []llm.Candidate) error {
 	if len(plan) == 0 {
 		return nil
 	}
@@ -77,10 +77,10 @@ func insertPlan(ctx context.Context, tx pgx.Tx, requestID string, plan []core.Ca
 
 // FinalRecord is everything written when a request ends.
 type FinalRecord struct {
-	Meta        core.RequestMeta
-	Plan        []core.Candidate
+	Meta        llm.RequestMeta
+	Plan        []llm.Candidate
 	FirstByteAt time.Time
-	Outcome     core.Outcome
+	Outcome     llm.Outcome
 	// Answering candidate, resolved by the caller (zero when none).
 	ProviderID    int64
 	Provider      string
@@ -92,8 +92,8 @@ type FinalRecord struct {
 
 // Cost is the priced usage as written to the request row.
 type Cost struct {
-	Input, Output, CacheRead, CacheWrite, Request, Total, Actual core.PicoUSD
-	Multiplier                                                   core.Micros
+	Input, Output, CacheRead, CacheWrite, Request, Total, Actual llm.PicoUSD
+	Multiplier                                                   llm.Micros
 	Snapshot                                                     json.RawMessage
 }
 
@@ -102,10 +102,10 @@ type FinalResult struct {
 	// Applied is true when this call moved the request to its final
 	// status; false when an earlier call already had.
 	Applied bool
-	Status  core.Status
+	Status  llm.Status
 }
 
-func picoArg(v core.PicoUSD) string { return v.String() }
+func picoArg(v llm.PicoUSD) string { return v.String() }
 
 // RecordFinal writes the request's final state, its attempts, the spend
 // counters, the provider keys' health and the audit line, in one
@@ -118,7 +118,7 @@ func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, er
 		if err := markDayChanged(ctx, tx, f.Meta.ReceivedAt); err != nil {
 			return err
 		}
-		if err := upsertHead(ctx, tx, f.Meta, core.StatusPending, f.FirstByteAt); err != nil {
+		if err := upsertHead(ctx, tx, f.Meta, llm.StatusPending, f.FirstByteAt); err != nil {
 			return err
 		}
 		if err := insertPlan(ctx, tx, f.Meta.RequestID, f.Plan); err != nil {
@@ -194,7 +194,7 @@ func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, er
 	return res, err
 }
 
-func recordAttempts(ctx context.Context, tx pgx.Tx, requestID string, o core.Outcome) error {
+func recordAttempts(ctx context.Context, tx pgx.Tx, requestID string, o llm.Outcome) error {
 	batch := &pgx.Batch{}
 	for _, a := range o.Attempts {
 		batch.Queue(`UPDATE request_attempts SET outcome = $3, status_code = nullif($4, 0), error_class = nullif($5, ''),
@@ -207,16 +207,16 @@ func recordAttempts(ctx context.Context, tx pgx.Tx, requestID string, o core.Out
 
 // recordHealth folds the attempts into each provider key's durable health:
 // counters, consecutive failures, and the breaker transitions the API saw.
-func recordHealth(ctx context.Context, tx pgx.Tx, o core.Outcome) error {
+func recordHealth(ctx context.Context, tx pgx.Tx, o llm.Outcome) error {
 	batch := &pgx.Batch{}
 	for _, a := range o.Attempts {
 		switch a.Outcome {
-		case core.OutcomeSuccess:
+		case llm.OutcomeSuccess:
 			batch.Queue(`INSERT INTO provider_key_health (provider_key_id, total_successes)
 				SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
 				ON CONFLICT (provider_key_id) DO UPDATE SET total_successes = provider_key_health.total_successes + 1,
 					consecutive_failures = 0, updated_at = now()`, a.KeyID)
-		case core.OutcomeFailed:
+		case llm.OutcomeFailed:
 			batch.Queue(`INSERT INTO provider_key_health (provider_key_id, total_failures, consecutive_failures, last_error_class, last_failure_at)
 				SELECT $1, 1, 1, $2::text, $3::timestamptz WHERE EXISTS (SELECT 1 FROM provider_keys WHERE id = $1)
 				ON CONFLICT (provider_key_id) DO UPDATE SET total_failures = provider_key_health.total_failures + 1,
@@ -272,7 +272,7 @@ func truncate(s string, n int) string {
 // PricingFacts is what pricing needs from configuration for one request.
 type PricingFacts struct {
 	Price          *Price // nil when neither an override nor a model price exists
-	Multiplier     core.Micros
+	Multiplier     llm.Micros
 	FreeTier       bool
 	Provider       string
 	EndpointFormat string
@@ -290,7 +290,7 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 			return f, interpretError(err)
 		}
 		if err == nil {
-			if f.Multiplier, err = core.ParseMicros(mult); err != nil {
+			if f.Multiplier, err = llm.ParseMicros(mult); err != nil {
 				return f, err
 			}
 		}
@@ -310,21 +310,21 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 // Spend returns the spend of users and gateway keys that have a budget,
 // and which of the given request IDs are already recorded (so a replica
 // stops adding their cost on top).
-func (s *Store) Spend(ctx context.Context, requestIDs []string) (users, keys map[int64]core.PicoUSD, recorded []string, err error) {
-	read := func(sql string) (map[int64]core.PicoUSD, error) {
+func (s *Store) Spend(ctx context.Context, requestIDs []string) (users, keys map[int64]llm.PicoUSD, recorded []string, err error) {
+	read := func(sql string) (map[int64]llm.PicoUSD, error) {
 		rows, err := s.Pool.Query(ctx, sql)
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
-		out := map[int64]core.PicoUSD{}
+		out := map[int64]llm.PicoUSD{}
 		for rows.Next() {
 			var id int64
 			var v string
 			if err := rows.Scan(&id, &v); err != nil {
 				return nil, err
 			}
-			if out[id], err = core.ParsePicoUSD(v); err != nil {
+			if out[id], err = llm.ParsePicoUSD(v); err != nil {
 				return nil, err
 			}
 		}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/store"
-	"aether/internal/testenv"
+	"aether/internal/testkit/testenv"
 )
 
 // TestRollupRacesLateRecords records requests of one past day from several
@@ -22,10 +22,10 @@ func TestRollupRacesLateRecords(t *testing.T) {
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)
 	record := func(id string, at time.Time) error {
-		meta := core.RequestMeta{RequestID: id, UserID: 1, APIKeyID: 1, Model: "m", Format: core.FormatOpenAI,
-			Operation: core.OpGenerate, ReceivedAt: at, Deadline: at.Add(time.Minute)}
-		out := core.Outcome{Status: core.StatusCompleted, StatusCode: 200, CandidateIndex: -1,
-			Usage: core.Usage{InputTokens: 10, OutputTokens: 1, Known: true}, FinishedAt: at.Add(time.Second)}
+		meta := llm.RequestMeta{RequestID: id, UserID: 1, APIKeyID: 1, Model: "m", Format: llm.FormatOpenAI,
+			Operation: llm.OpGenerate, ReceivedAt: at, Deadline: at.Add(time.Minute)}
+		out := llm.Outcome{Status: llm.StatusCompleted, StatusCode: 200, CandidateIndex: -1,
+			Usage: llm.Usage{InputTokens: 10, OutputTokens: 1, Known: true}, FinishedAt: at.Add(time.Second)}
 		_, err := st.RecordFinal(ctx, store.FinalRecord{Meta: meta, Outcome: out,
 			Cost: &store.Cost{Input: 1_000_000, Total: 1_000_000, Actual: 1_000_000, Multiplier: 1_000_000}})
 		return err

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"testing"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
-type bearerDialect struct{ core.Dialect }
+type bearerDialect struct{ llm.Dialect }
 
 func (bearerDialect) SetAuth(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // This file is the one table deciding what an upstream error means
@@ -23,17 +23,17 @@ import (
 // docs/wire-formats.md.
 var keyFaults = []struct {
 	status, reason, messagePrefix string
-	class                         core.ErrorClass
+	class                         llm.ErrorClass
 }{
 	// Gemini: an invalid, expired or unknown key ("API key not valid. ...",
 	// "API key expired. ..."), 400 INVALID_ARGUMENT with this reason.
-	{reason: "API_KEY_INVALID", class: core.ErrUpstreamAuth},
+	{reason: "API_KEY_INVALID", class: llm.ErrUpstreamAuth},
 	// Gemini: a project prerequisite is missing, such as billing, or the
 	// free tier or the API is not offered where the gateway runs.
-	{status: "FAILED_PRECONDITION", class: core.ErrUpstreamAccount},
+	{status: "FAILED_PRECONDITION", class: llm.ErrUpstreamAccount},
 	// Anthropic, 400 invalid_request_error.
-	{messagePrefix: "Your credit balance is too low", class: core.ErrUpstreamAccount},
-	{messagePrefix: "This organization has been disabled", class: core.ErrUpstreamAccount},
+	{messagePrefix: "Your credit balance is too low", class: llm.ErrUpstreamAccount},
+	{messagePrefix: "This organization has been disabled", class: llm.ErrUpstreamAccount},
 }
 
 // providerError is the error object of every supported format:
@@ -52,7 +52,7 @@ type providerError struct {
 
 // keyFault returns the class of a 400 body that names a provider-key
 // fault, or ErrNone.
-func keyFault(body []byte) core.ErrorClass {
+func keyFault(body []byte) llm.ErrorClass {
 	body = bytes.TrimSpace(body)
 	var e providerError
 	switch {
@@ -61,11 +61,11 @@ func keyFault(body []byte) core.ErrorClass {
 		// error in a JSON array.
 		var arr []providerError
 		if json.Unmarshal(body, &arr) != nil || len(arr) == 0 {
-			return core.ErrNone
+			return llm.ErrNone
 		}
 		e = arr[0]
 	case json.Unmarshal(body, &e) != nil:
-		return core.ErrNone
+		return llm.ErrNone
 	}
 	for _, f := range keyFaults {
 		switch {
@@ -81,7 +81,7 @@ func keyFault(body []byte) core.ErrorClass {
 			}
 		}
 	}
-	return core.ErrNone
+	return llm.ErrNone
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -125,52 +125,52 @@ var compatibilityPatterns = [][]byte{
 
 // ClassifyStatus assigns an error class to a non-2xx upstream response from
 // its status and (bounded) body.
-func ClassifyStatus(status int, body []byte) core.ErrorClass {
+func ClassifyStatus(status int, body []byte) llm.ErrorClass {
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return core.ErrUpstreamAuth // a bad provider key is not the client's fault
+		return llm.ErrUpstreamAuth // a bad provider key is not the client's fault
 	case status == http.StatusPaymentRequired:
-		return core.ErrUpstreamAccount // Anthropic billing_error, Gemini prepay credit used up
+		return llm.ErrUpstreamAccount // Anthropic billing_error, Gemini prepay credit used up
 	case status == http.StatusTooManyRequests:
-		return core.ErrRateLimited
+		return llm.ErrRateLimited
 	case status == http.StatusRequestTimeout || status >= 500:
-		return core.ErrUpstreamServer
+		return llm.ErrUpstreamServer
 	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnprocessableEntity:
 		if status == http.StatusBadRequest {
-			if class := keyFault(body); class != core.ErrNone {
+			if class := keyFault(body); class != llm.ErrNone {
 				return class
 			}
 		}
 		lower := bytes.ToLower(body)
 		for _, p := range compatibilityPatterns {
 			if bytes.Contains(lower, p) {
-				return core.ErrUpstreamOther
+				return llm.ErrUpstreamOther
 			}
 		}
 		for _, p := range clientErrorPatterns {
 			if bytes.Contains(lower, p) {
-				return core.ErrClientRequest
+				return llm.ErrClientRequest
 			}
 		}
 		if status == http.StatusRequestEntityTooLarge {
-			return core.ErrClientRequest
+			return llm.ErrClientRequest
 		}
-		return core.ErrUpstreamOther
+		return llm.ErrUpstreamOther
 	}
-	return core.ErrUpstreamOther // 404 (model unknown there), ...
+	return llm.ErrUpstreamOther // 404 (model unknown there), ...
 }
 
 // FailsOver reports whether an attempt that failed with class should move
 // on to the next candidate. Only client errors and client cancels stop the
 // loop.
-func FailsOver(class core.ErrorClass) bool {
-	return class != core.ErrClientRequest && class != core.ErrClientCancelled
+func FailsOver(class llm.ErrorClass) bool {
+	return class != llm.ErrClientRequest && class != llm.ErrClientCancelled
 }
 
 // CountsAgainstKey reports whether class is evidence that the provider key
 // is unhealthy (the circuit breaker counts it).
-func CountsAgainstKey(class core.ErrorClass) bool {
-	return class != core.ErrClientRequest && class != core.ErrClientCancelled && class != core.ErrNone
+func CountsAgainstKey(class llm.ErrorClass) bool {
+	return class != llm.ErrClientRequest && class != llm.ErrClientCancelled && class != llm.ErrNone
 }
 
 // LooksLikeHTML reports whether a body that should be an API response is an

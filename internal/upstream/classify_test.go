@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 func TestClassifyStatus(t *testing.T) {
@@ -12,29 +12,29 @@ func TestClassifyStatus(t *testing.T) {
 		name   string
 		status int
 		body   string
-		want   core.ErrorClass
+		want   llm.ErrorClass
 	}{
-		{"provider key rejected", 401, `{"error":{"type":"authentication_error"}}`, core.ErrUpstreamAuth},
-		{"provider key forbidden", 403, ``, core.ErrUpstreamAuth},
-		{"rate limited", 429, `{"error":{"type":"rate_limit_error"}}`, core.ErrRateLimited},
-		{"overloaded", 529, `{"type":"error","error":{"type":"overloaded_error"}}`, core.ErrUpstreamServer},
-		{"server error", 500, ``, core.ErrUpstreamServer},
-		{"request timeout", 408, ``, core.ErrUpstreamServer},
-		{"openai invalid request", 400, `{"error":{"message":"bad","type":"invalid_request_error"}}`, core.ErrClientRequest},
-		{"anthropic prompt too long", 400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens"}}`, core.ErrClientRequest},
-		{"openai context length", 400, `{"error":{"code":"context_length_exceeded"}}`, core.ErrClientRequest},
-		{"gemini invalid argument", 400, `{"error":{"code":400,"status":"INVALID_ARGUMENT"}}`, core.ErrClientRequest},
-		{"content policy", 400, `{"error":{"code":"content_policy_violation"}}`, core.ErrClientRequest},
-		{"unsupported parameter fails over", 400, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`, core.ErrUpstreamOther},
-		{"unknown model at provider fails over", 404, `{"error":{"code":"model_not_found"}}`, core.ErrUpstreamOther},
-		{"opaque 400 fails over", 400, `oops`, core.ErrUpstreamOther},
-		{"too large", 413, ``, core.ErrClientRequest},
-		{"payment required", 402, ``, core.ErrUpstreamAccount},
-		{"gemini key-not-found message with reason", 400, `{"error":{"code":400,"message":"API Key not found. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, core.ErrUpstreamAuth},
+		{"provider key rejected", 401, `{"error":{"type":"authentication_error"}}`, llm.ErrUpstreamAuth},
+		{"provider key forbidden", 403, ``, llm.ErrUpstreamAuth},
+		{"rate limited", 429, `{"error":{"type":"rate_limit_error"}}`, llm.ErrRateLimited},
+		{"overloaded", 529, `{"type":"error","error":{"type":"overloaded_error"}}`, llm.ErrUpstreamServer},
+		{"server error", 500, ``, llm.ErrUpstreamServer},
+		{"request timeout", 408, ``, llm.ErrUpstreamServer},
+		{"openai invalid request", 400, `{"error":{"message":"bad","type":"invalid_request_error"}}`, llm.ErrClientRequest},
+		{"anthropic prompt too long", 400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens"}}`, llm.ErrClientRequest},
+		{"openai context length", 400, `{"error":{"code":"context_length_exceeded"}}`, llm.ErrClientRequest},
+		{"gemini invalid argument", 400, `{"error":{"code":400,"status":"INVALID_ARGUMENT"}}`, llm.ErrClientRequest},
+		{"content policy", 400, `{"error":{"code":"content_policy_violation"}}`, llm.ErrClientRequest},
+		{"unsupported parameter fails over", 400, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`, llm.ErrUpstreamOther},
+		{"unknown model at provider fails over", 404, `{"error":{"code":"model_not_found"}}`, llm.ErrUpstreamOther},
+		{"opaque 400 fails over", 400, `oops`, llm.ErrUpstreamOther},
+		{"too large", 413, ``, llm.ErrClientRequest},
+		{"payment required", 402, ``, llm.ErrUpstreamAccount},
+		{"gemini key-not-found message with reason", 400, `{"error":{"code":400,"message":"API Key not found. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, llm.ErrUpstreamAuth},
 		// Error messages quote the request: a client's own text that reads
 		// like a key fault must not open the breakers.
-		{"quoted billing text stays the client's", 400, `{"type":"error","error":{"type":"invalid_request_error","message":"messages.0.content.0: unexpected tag 'Your credit balance is too low'"}}`, core.ErrClientRequest},
-		{"quoted gemini reason stays the client's", 400, `{"error":{"code":400,"message":"Invalid value at 'contents[0].parts[0]' (API_KEY_INVALID FAILED_PRECONDITION)","status":"INVALID_ARGUMENT"}}`, core.ErrClientRequest},
+		{"quoted billing text stays the client's", 400, `{"type":"error","error":{"type":"invalid_request_error","message":"messages.0.content.0: unexpected tag 'Your credit balance is too low'"}}`, llm.ErrClientRequest},
+		{"quoted gemini reason stays the client's", 400, `{"error":{"code":400,"message":"Invalid value at 'contents[0].parts[0]' (API_KEY_INVALID FAILED_PRECONDITION)","status":"INVALID_ARGUMENT"}}`, llm.ErrClientRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,17 +49,17 @@ func TestClassifyStatus(t *testing.T) {
 // testdata/SOURCES.md). A key or account fault fails over and counts
 // against the key; a request fault goes back to the client.
 func TestClassifyFixtures(t *testing.T) {
-	for file, want := range map[string]core.ErrorClass{
-		"gemini_api_key_invalid.json":           core.ErrUpstreamAuth,
-		"gemini_api_key_expired.json":           core.ErrUpstreamAuth,
-		"gemini_api_key_invalid_stream.json":    core.ErrUpstreamAuth,
-		"gemini_free_tier_billing.json":         core.ErrUpstreamAccount,
-		"gemini_location_unsupported.json":      core.ErrUpstreamAccount,
-		"gemini_location_without_billing.json":  core.ErrUpstreamAccount,
-		"anthropic_credit_balance_too_low.json": core.ErrUpstreamAccount,
-		"anthropic_organization_disabled.json":  core.ErrUpstreamAccount,
-		"anthropic_prompt_too_long.json":        core.ErrClientRequest,
-		"gemini_empty_parts.json":               core.ErrClientRequest,
+	for file, want := range map[string]llm.ErrorClass{
+		"gemini_api_key_invalid.json":           llm.ErrUpstreamAuth,
+		"gemini_api_key_expired.json":           llm.ErrUpstreamAuth,
+		"gemini_api_key_invalid_stream.json":    llm.ErrUpstreamAuth,
+		"gemini_free_tier_billing.json":         llm.ErrUpstreamAccount,
+		"gemini_location_unsupported.json":      llm.ErrUpstreamAccount,
+		"gemini_location_without_billing.json":  llm.ErrUpstreamAccount,
+		"anthropic_credit_balance_too_low.json": llm.ErrUpstreamAccount,
+		"anthropic_organization_disabled.json":  llm.ErrUpstreamAccount,
+		"anthropic_prompt_too_long.json":        llm.ErrClientRequest,
+		"gemini_empty_parts.json":               llm.ErrClientRequest,
 	} {
 		t.Run(file, func(t *testing.T) {
 			body, err := os.ReadFile("testdata/" + file)
@@ -70,7 +70,7 @@ func TestClassifyFixtures(t *testing.T) {
 			if got != want {
 				t.Fatalf("ClassifyStatus(400, %s) = %s, want %s", file, got, want)
 			}
-			keyFault := want != core.ErrClientRequest
+			keyFault := want != llm.ErrClientRequest
 			if FailsOver(got) != keyFault || CountsAgainstKey(got) != keyFault {
 				t.Fatalf("%s: fails over %v, counts against the key %v; want %v", got, FailsOver(got), CountsAgainstKey(got), keyFault)
 			}
@@ -79,10 +79,10 @@ func TestClassifyFixtures(t *testing.T) {
 }
 
 func TestFailoverRules(t *testing.T) {
-	for class, want := range map[core.ErrorClass]bool{
-		core.ErrClientRequest: false, core.ErrClientCancelled: false,
-		core.ErrRateLimited: true, core.ErrUpstreamAuth: true, core.ErrUpstreamAccount: true, core.ErrHTMLPage: true,
-		core.ErrEmbedded: true, core.ErrFirstByte: true, core.ErrConnect: true, core.ErrTimeout: true,
+	for class, want := range map[llm.ErrorClass]bool{
+		llm.ErrClientRequest: false, llm.ErrClientCancelled: false,
+		llm.ErrRateLimited: true, llm.ErrUpstreamAuth: true, llm.ErrUpstreamAccount: true, llm.ErrHTMLPage: true,
+		llm.ErrEmbedded: true, llm.ErrFirstByte: true, llm.ErrConnect: true, llm.ErrTimeout: true,
 	} {
 		if got := FailsOver(class); got != want {
 			t.Errorf("FailsOver(%s) = %v, want %v", class, got, want)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // NewTransport returns the shared transport for upstream calls: pooled
@@ -78,7 +78,7 @@ type Request struct {
 	RawQuery string
 	Client   http.Header
 	Extra    map[string]string
-	Dialect  core.Dialect
+	Dialect  llm.Dialect
 	Key      string
 	Body     []byte
 }

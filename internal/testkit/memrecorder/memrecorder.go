@@ -1,18 +1,19 @@
-package accounting
+// Package memrecorder is an in-memory accounting recorder for tests.
+package memrecorder
 
 import (
 	"sync"
 	"time"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 )
 
 // Record is everything the proxy reported about one request.
 type Record struct {
-	Meta      core.RequestMeta
-	Plan      []core.Candidate
+	Meta      llm.RequestMeta
+	Plan      []llm.Candidate
 	FirstByte time.Time
-	Outcome   *core.Outcome
+	Outcome   *llm.Outcome
 }
 
 // Memory is an in-memory Recorder for tests: it keeps every record and
@@ -24,8 +25,8 @@ type Memory struct {
 	changed chan struct{}
 }
 
-// NewMemory returns an empty Memory.
-func NewMemory() *Memory {
+// New returns an empty Memory.
+func New() *Memory {
 	return &Memory{records: map[string]*Record{}, changed: make(chan struct{})}
 }
 
@@ -35,7 +36,7 @@ func (m *Memory) notify() {
 }
 
 // Started implements proxy.Recorder.
-func (m *Memory) Started(meta core.RequestMeta, plan []core.Candidate) error {
+func (m *Memory) Started(meta llm.RequestMeta, plan []llm.Candidate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.records[meta.RequestID] = &Record{Meta: meta, Plan: plan}
@@ -55,7 +56,7 @@ func (m *Memory) FirstByte(id string, at time.Time) {
 }
 
 // Finished implements proxy.Recorder.
-func (m *Memory) Finished(id string, out core.Outcome) {
+func (m *Memory) Finished(id string, out llm.Outcome) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r := m.records[id]; r != nil {

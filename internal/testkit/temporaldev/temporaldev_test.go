@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"aether/internal/core"
-	"aether/internal/temporaldev"
+	"aether/internal/llm"
+	"aether/internal/testkit/temporaldev"
 )
 
 // TestStartRegistersSearchAttributes starts a real dev server the way the
@@ -32,7 +32,7 @@ func TestStartRegistersSearchAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sa := range core.SearchAttributes {
+	for _, sa := range llm.SearchAttributes {
 		typ, ok := resp.CustomAttributes[sa.Name]
 		if !ok {
 			t.Errorf("search attribute %s not registered", sa.Name)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 func TestKnobPrecedence(t *testing.T) {

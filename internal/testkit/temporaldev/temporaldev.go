@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
-	"aether/internal/core"
-	"aether/internal/pgcluster"
+	"aether/internal/llm"
+	"aether/internal/testkit/pgcluster"
 )
 
 // CLIVersion is the pinned Temporal CLI version Aether builds into bin/.
@@ -113,7 +113,7 @@ func Args(opts Options) []string {
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
 	}
-	for _, sa := range core.SearchAttributes {
+	for _, sa := range llm.SearchAttributes {
 		args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
 	}
 	return append(args, TunedFlags...)

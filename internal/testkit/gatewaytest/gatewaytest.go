@@ -22,9 +22,10 @@ import (
 	"aether/internal/accounting"
 	"aether/internal/apiserver"
 	"aether/internal/config"
-	"aether/internal/fakeupstream"
 	"aether/internal/proxy"
-	"aether/internal/testenv"
+	"aether/internal/testkit/fakeupstream"
+	"aether/internal/testkit/memrecorder"
+	"aether/internal/testkit/testenv"
 )
 
 // Key is the gateway key of user "tester" in DefaultYAML.
@@ -106,7 +107,7 @@ type Gateway struct {
 	URL      string
 	Fake     *fakeupstream.Server
 	FakeURL  string
-	Recorder *accounting.Memory
+	Recorder *memrecorder.Memory
 	Server   *apiserver.Server
 	Config   config.Config
 	cancel   context.CancelFunc
@@ -172,7 +173,7 @@ func New(t testing.TB, opts Options) *Gateway {
 	case opts.Recorder != nil:
 		deps.Recorder = opts.Recorder
 	default:
-		g.Recorder = accounting.NewMemory()
+		g.Recorder = memrecorder.New()
 		deps.Recorder = g.Recorder
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -234,7 +235,7 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 }
 
 // Finished waits for the request's final accounting event.
-func (g *Gateway) Finished(t testing.TB, requestID string) accounting.Record {
+func (g *Gateway) Finished(t testing.TB, requestID string) memrecorder.Record {
 	t.Helper()
 	rec, ok := g.Recorder.WaitFinished(requestID, 10*time.Second)
 	if !ok {
@@ -243,4 +244,4 @@ func (g *Gateway) Finished(t testing.TB, requestID string) accounting.Record {
 	return rec
 }
 
-var _ proxy.Recorder = (*accounting.Memory)(nil)
+var _ proxy.Recorder = (*memrecorder.Memory)(nil)

@@ -19,9 +19,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"aether/internal/pgcluster"
+	"aether/internal/testkit/pgcluster"
 	"aether/internal/store"
-	"aether/internal/temporaldev"
+	"aether/internal/testkit/temporaldev"
 )
 
 var (

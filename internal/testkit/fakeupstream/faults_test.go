@@ -16,7 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 // endpointCase is one streaming endpoint driven by raw HTTP.

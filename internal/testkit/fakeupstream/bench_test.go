@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 // discardWriter is a flushable ResponseWriter that keeps nothing, so the

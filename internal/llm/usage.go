@@ -1,4 +1,4 @@
-package core
+package llm
 
 // Usage is token usage normalised into disjoint buckets, whatever the wire
 // format reported (reference/clients.md "Usage semantics"):

@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/genai"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 func newGemini(t *testing.T, url, apiVersion string) *genai.Client {

@@ -1,4 +1,4 @@
-package core
+package llm
 
 // SearchAttribute is one of Aether's custom Temporal search attributes:
 // users filter request history with these names in the Temporal UI and

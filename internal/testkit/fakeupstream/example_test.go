@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 // A test points its client at an httptest server; keys pick per-key knobs

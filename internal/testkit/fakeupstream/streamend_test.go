@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 // TestStreamErrorAfter: the event at that index is the format's in-stream

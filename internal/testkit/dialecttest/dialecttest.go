@@ -1,4 +1,4 @@
-// Package dialecttest replays recorded streams through a core.Dialect, for
+// Package dialecttest replays recorded streams through a llm.Dialect, for
 // the usage and error tests of each API format package.
 package dialecttest
 
@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/core"
+	"aether/internal/llm"
 	"aether/internal/sse"
 )
 
 // Result is what a replay observed.
 type Result struct {
-	Usage     core.Usage
+	Usage     llm.Usage
 	Complete  bool
 	Failed    bool
 	Forwarded []byte // the bytes a client would have received
@@ -23,7 +23,7 @@ type Result struct {
 
 // Replay feeds the stream in file (SSE, or a JSON array when the name ends
 // in .json) through a fresh observer of d.
-func Replay(t testing.TB, d core.Dialect, file string, injected bool) Result {
+func Replay(t testing.TB, d llm.Dialect, file string, injected bool) Result {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -35,7 +35,7 @@ func Replay(t testing.TB, d core.Dialect, file string, injected bool) Result {
 type reader interface{ Next() (sse.Event, error) }
 
 // ReplayBytes is Replay on bytes already in memory.
-func ReplayBytes(d core.Dialect, b []byte, array, injected bool) Result {
+func ReplayBytes(d llm.Dialect, b []byte, array, injected bool) Result {
 	var rd reader = sse.NewReader(bytes.NewReader(b))
 	if array {
 		rd = sse.NewArrayReader(bytes.NewReader(b))
@@ -63,7 +63,7 @@ func ReplayBytes(d core.Dialect, b []byte, array, injected bool) Result {
 
 // FuzzObserve checks a dialect's stream observer and body parser on any
 // input: no panic, no negative or impossible token counts.
-func FuzzObserve(f *testing.F, d core.Dialect, seeds ...string) {
+func FuzzObserve(f *testing.F, d llm.Dialect, seeds ...string) {
 	for _, s := range seeds {
 		if b, err := os.ReadFile(s); err == nil {
 			f.Add(b)
@@ -78,7 +78,7 @@ func FuzzObserve(f *testing.F, d core.Dialect, seeds ...string) {
 	})
 }
 
-func check(t *testing.T, u core.Usage) {
+func check(t *testing.T, u llm.Usage) {
 	t.Helper()
 	if u.InputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWrite5mTokens < 0 || u.CacheWrite1hTokens < 0 || u.OutputTokens < 0 || u.ReasoningTokens < 0 {
 		t.Fatalf("negative bucket in %+v", u)

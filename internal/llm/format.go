@@ -1,4 +1,4 @@
-package core
+package llm
 
 // Format is a client-facing and upstream API wire format.
 type Format string

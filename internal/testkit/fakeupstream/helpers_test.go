@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 // Expected usage for the default knobs, per the package documentation.

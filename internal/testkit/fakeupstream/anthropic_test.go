@@ -10,7 +10,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"aether/internal/fakeupstream"
+	"aether/internal/testkit/fakeupstream"
 )
 
 func newAnthropic(t *testing.T, url string, opts ...option.RequestOption) anthropic.Client {

@@ -1,0 +1,87 @@
+// Package testkit holds the tooling that exists only to test or run the
+// stack locally: the simulated upstream, test harnesses, the local Postgres
+// and Temporal servers. Product code never imports it; the test below fails
+// when it does.
+package testkit
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// tooling are the import-path prefixes of test and dev tooling.
+var tooling = []string{
+	"aether/internal/testkit",
+	"aether/internal/devstack",
+	"aether/internal/e2e",
+	"aether/cmd/devstack",
+	"aether/cmd/fakeupstream",
+}
+
+func isTooling(path string) bool {
+	for _, p := range tooling {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestProductDoesNotImportTooling lists every package of the module and
+// fails when a product package (its non-test files) depends on tooling,
+// directly or through another package.
+func TestProductDoesNotImportTooling(t *testing.T) {
+	cmd := exec.Command("go", "list", "-json=ImportPath,Deps", "aether/...")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(out)
+	checked := 0
+	for {
+		var p struct {
+			ImportPath string
+			Deps       []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if isTooling(p.ImportPath) {
+			continue
+		}
+		checked++
+		for _, d := range p.Deps {
+			if isTooling(d) {
+				t.Errorf("product package %s depends on tooling %s", p.ImportPath, d)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if checked < 10 {
+		t.Fatalf("only %d product packages listed; the check is not looking at the module", checked)
+	}
+}
+
+func TestIsTooling(t *testing.T) {
+	for path, want := range map[string]bool{
+		"aether/internal/testkit/fakeupstream": true,
+		"aether/internal/devstack":             true,
+		"aether/internal/testkitchen":          false,
+		"aether/internal/proxy":                false,
+		"aether/cmd/api":                       false,
+	} {
+		if got := isTooling(path); got != want {
+			t.Errorf("isTooling(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
