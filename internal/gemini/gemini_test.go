@@ -4,8 +4,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"aether/internal/testkit/dialecttest"
 	"aether/internal/llm"
+	"aether/internal/testkit/dialecttest"
 )
 
 func TestStreamUsage(t *testing.T) {

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"aether/internal/config"
-	"aether/internal/testkit/gatewaytest"
 	"aether/internal/llm"
 	"aether/internal/seed"
 	"aether/internal/store"
+	"aether/internal/testkit/gatewaytest"
 	"aether/internal/testkit/testenv"
 )
 

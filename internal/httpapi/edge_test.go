@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"aether/internal/config"
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 )
 
 // rawExchange sends a request head over a fresh TCP connection, then (when

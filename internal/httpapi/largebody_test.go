@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 )
 
 // largeChunks makes the simulated upstream's answer text about 12 MB, past

@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"aether/internal/config"
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 )
 
 // TestFailoverOnConnectErrorAndHeaderTimeout: the first provider cannot be

@@ -15,9 +15,9 @@ import (
 	"github.com/openai/openai-go/v3/responses"
 	"google.golang.org/genai"
 
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 	"aether/internal/testkit/testenv"
 )
 

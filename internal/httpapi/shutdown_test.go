@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/config"
-	"aether/internal/testkit/gatewaytest"
 	"aether/internal/llm"
+	"aether/internal/testkit/gatewaytest"
 	"aether/workflows"
 )
 

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"aether/internal/config"
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 )
 
 // TestStreamFailsPartWay: a stream that fails after its first event (an

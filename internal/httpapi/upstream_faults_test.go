@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"aether/internal/config"
+	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
-	"aether/internal/llm"
 )
 
 // secondKey is the gateway key of a second user, so a test can tell two

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/testkit/dialecttest"
 	"aether/internal/llm"
+	"aether/internal/testkit/dialecttest"
 )
 
 func TestStreamUsage(t *testing.T) {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"aether/internal/testkit/pgcluster"
 	"aether/internal/store"
+	"aether/internal/testkit/pgcluster"
 	"aether/internal/testkit/temporaldev"
 )
 
