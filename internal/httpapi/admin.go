@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"aether/internal/breaker"
+	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/seed"
 	"aether/internal/store"
@@ -38,25 +39,26 @@ type AdminConfig struct {
 
 type admin struct{ cfg AdminConfig }
 
-// adminError is the admin API's error shape.
+// adminError is the admin API's error shape. Its type is an llm.ErrorKind
+// and its status that kind's (llm.ErrorKind.Status), as in the client APIs.
 type adminError struct {
 	Error struct {
-		Type    string            `json:"type"`
+		Type    llm.ErrorKind     `json:"type"`
 		Message string            `json:"message"`
 		Fields  []seed.FieldError `json:"fields,omitempty"`
 	} `json:"error"`
 }
 
-func adminFail(w http.ResponseWriter, status int, typ, msg string, fields ...seed.FieldError) {
-	if typ == "authentication" {
+func adminFail(w http.ResponseWriter, kind llm.ErrorKind, msg string, fields ...seed.FieldError) {
+	if kind == llm.KindAuthentication {
 		note(w, reasonAuth)
 	} else {
-		note(w, typ) // a fixed word: invalid_request, conflict, not_found, internal, disabled
+		note(w, string(kind)) // a fixed word: invalid_request, conflict, not_found, internal, disabled
 	}
 	var e adminError
-	e.Error.Type, e.Error.Message, e.Error.Fields = typ, msg, fields
+	e.Error.Type, e.Error.Message, e.Error.Fields = kind, msg, fields
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+	w.WriteHeader(kind.Status())
 	_ = json.NewEncoder(w).Encode(e)
 }
 
@@ -145,11 +147,11 @@ func (a *admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
-			adminFail(w, http.StatusUnauthorized, "authentication", "Missing admin token: send Authorization: Bearer $AETHER_ADMIN_TOKEN.")
+			adminFail(w, llm.KindAuthentication, "Missing admin token: send Authorization: Bearer $AETHER_ADMIN_TOKEN.")
 			return
 		}
 		if !ConstantTimeEqual(strings.TrimSpace(h[7:]), a.cfg.Token) {
-			adminFail(w, http.StatusUnauthorized, "authentication", "Invalid admin token.")
+			adminFail(w, llm.KindAuthentication, "Invalid admin token.")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -172,9 +174,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			msg = "unknown field"
 		}
 		if field != "" {
-			adminFail(w, http.StatusBadRequest, "invalid_request", "invalid field", seed.FieldError{Field: field, Message: msg})
+			adminFail(w, llm.KindInvalidRequest, "invalid field", seed.FieldError{Field: field, Message: msg})
 		} else {
-			adminFail(w, http.StatusBadRequest, "invalid_request", "The body is not valid JSON: "+msg)
+			adminFail(w, llm.KindInvalidRequest, "The body is not valid JSON: "+msg)
 		}
 		return false
 	}
@@ -190,7 +192,7 @@ func validate(w http.ResponseWriter, f *seed.File, prefix string) bool {
 	for i := range errs {
 		errs[i].Field = strings.TrimPrefix(errs[i].Field, prefix)
 	}
-	adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", errs...)
+	adminFail(w, llm.KindInvalidRequest, "The request has invalid fields.", errs...)
 	return false
 }
 
@@ -206,13 +208,13 @@ func (a *admin) write(w http.ResponseWriter, r *http.Request, f func(tx *store.T
 		}
 		return true
 	case errors.As(err, &ae):
-		adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", seed.FieldError{Field: ae.Field, Message: ae.Message})
+		adminFail(w, llm.KindInvalidRequest, "The request has invalid fields.", seed.FieldError{Field: ae.Field, Message: ae.Message})
 	case errors.Is(err, store.ErrConflict):
-		adminFail(w, http.StatusConflict, "conflict", err.Error())
+		adminFail(w, llm.KindConflict, err.Error())
 	case errors.Is(err, store.ErrInvalid):
-		adminFail(w, http.StatusBadRequest, "invalid_request", err.Error())
+		adminFail(w, llm.KindInvalidRequest, err.Error())
 	default:
-		adminFail(w, http.StatusInternalServerError, "internal", "The change could not be saved.")
+		adminFail(w, llm.KindInternal, "The change could not be saved.")
 	}
 	return false
 }
@@ -225,9 +227,9 @@ func (a *admin) deleted(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, store.ErrNotFound):
-		adminFail(w, http.StatusNotFound, "not_found", "Nothing by that name.")
+		adminFail(w, llm.KindNotFound, "Nothing by that name.")
 	default:
-		adminFail(w, http.StatusInternalServerError, "internal", "The delete failed.")
+		adminFail(w, llm.KindInternal, "The delete failed.")
 	}
 }
 
@@ -236,7 +238,7 @@ func (a *admin) deleted(w http.ResponseWriter, r *http.Request, err error) {
 func (a *admin) view(w http.ResponseWriter, r *http.Request) (*seed.File, bool) {
 	cs, err := a.cfg.Store.LoadConfig(r.Context())
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		adminFail(w, llm.KindInternal, "Could not read the configuration.")
 		return nil, false
 	}
 	return seed.FromConfig(cs, seed.View), true
@@ -250,7 +252,7 @@ func one[T any](a *admin, w http.ResponseWriter, r *http.Request, status int, pi
 	}
 	v, ok := pick(f)
 	if !ok {
-		adminFail(w, http.StatusNotFound, "not_found", "Nothing by that name.")
+		adminFail(w, llm.KindNotFound, "Nothing by that name.")
 		return
 	}
 	adminJSON(w, status, v)
@@ -301,7 +303,7 @@ func (c crud[T]) mount(r chi.Router, a *admin) {
 		if ok, fine := a.exists(w, r, c.table, *c.nameOf(&v)); !fine {
 			return
 		} else if ok {
-			adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("%s %q already exists; PUT %s/%s changes it.", c.what, *c.nameOf(&v), c.path, *c.nameOf(&v)))
+			adminFail(w, llm.KindConflict, fmt.Sprintf("%s %q already exists; PUT %s/%s changes it.", c.what, *c.nameOf(&v), c.path, *c.nameOf(&v)))
 			return
 		}
 		c.save(a, w, r, v, http.StatusCreated)
@@ -327,7 +329,7 @@ func (c crud[T]) answer(a *admin, w http.ResponseWriter, r *http.Request, status
 func (c crud[T]) save(a *admin, w http.ResponseWriter, r *http.Request, v T, status int) {
 	if c.refuse != nil {
 		if fe := c.refuse(v); fe != nil {
-			adminFail(w, http.StatusBadRequest, "invalid_request", "The request has invalid fields.", *fe)
+			adminFail(w, llm.KindInvalidRequest, "The request has invalid fields.", *fe)
 			return
 		}
 	}
@@ -345,7 +347,7 @@ func nameFromPath(w http.ResponseWriter, name *string, path string) bool {
 		*name = path
 	}
 	if *name != path {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "The body's name differs from the URL's.", seed.FieldError{Field: "name", Message: "must match the URL"})
+		adminFail(w, llm.KindInvalidRequest, "The body's name differs from the URL's.", seed.FieldError{Field: "name", Message: "must match the URL"})
 		return false
 	}
 	return true
@@ -354,7 +356,7 @@ func nameFromPath(w http.ResponseWriter, name *string, path string) bool {
 func (a *admin) exists(w http.ResponseWriter, r *http.Request, table, name string) (bool, bool) {
 	ok, err := a.cfg.Store.Exists(r.Context(), table, name)
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		adminFail(w, llm.KindInternal, "Could not read the configuration.")
 		return false, false
 	}
 	return ok, true
@@ -425,7 +427,7 @@ func (a *admin) putPrice(w http.ResponseWriter, r *http.Request) {
 	}
 	if q := r.URL.Query().Get("provider"); q != "" {
 		if p.Provider != "" && p.Provider != q {
-			adminFail(w, http.StatusBadRequest, "invalid_request", "provider differs from ?provider=", seed.FieldError{Field: "provider", Message: "must match ?provider="})
+			adminFail(w, llm.KindInvalidRequest, "provider differs from ?provider=", seed.FieldError{Field: "provider", Message: "must match ?provider="})
 			return
 		}
 		p.Provider = q
@@ -452,18 +454,18 @@ func (a *admin) putPrice(w http.ResponseWriter, r *http.Request) {
 func (a *admin) importPrices(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "Could not read the body.")
+		adminFail(w, llm.KindInvalidRequest, "Could not read the body.")
 		return
 	}
 	table, err := pricing.ParseLiteLLM(body)
 	if err != nil {
-		adminFail(w, http.StatusBadRequest, "invalid_request", err.Error())
+		adminFail(w, llm.KindInvalidRequest, err.Error())
 		return
 	}
 	overwrite := r.URL.Query().Get("overwrite") == "true"
 	cs, err := a.cfg.Store.LoadConfig(r.Context())
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		adminFail(w, llm.KindInternal, "Could not read the configuration.")
 		return
 	}
 	priced := map[int64]bool{}
@@ -543,7 +545,7 @@ func (a *admin) createGatewayKey(w http.ResponseWriter, r *http.Request) {
 	if ok, fine := a.exists(w, r, "api_keys", k.Name); !fine {
 		return
 	} else if ok {
-		adminFail(w, http.StatusConflict, "conflict", fmt.Sprintf("Gateway key %q already exists.", k.Name))
+		adminFail(w, llm.KindConflict, fmt.Sprintf("Gateway key %q already exists.", k.Name))
 		return
 	}
 	ok := a.write(w, r, func(tx *store.Tx) error {
@@ -592,7 +594,7 @@ func (a *admin) putGatewayKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if k.Key != "" {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "A gateway key cannot be changed; create a new one.", seed.FieldError{Field: "key", Message: "not accepted here"})
+		adminFail(w, llm.KindInvalidRequest, "A gateway key cannot be changed; create a new one.", seed.FieldError{Field: "key", Message: "not accepted here"})
 		return
 	}
 	user := k.User
@@ -651,12 +653,12 @@ func (a *admin) deleteGatewayKey(w http.ResponseWriter, r *http.Request) {
 func (a *admin) export(w http.ResponseWriter, r *http.Request) {
 	cs, err := a.cfg.Store.LoadConfig(r.Context())
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the configuration.")
+		adminFail(w, llm.KindInternal, "Could not read the configuration.")
 		return
 	}
 	b, err := seed.MarshalYAML(seed.FromConfig(cs, seed.Export))
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not render the configuration.")
+		adminFail(w, llm.KindInternal, "Could not render the configuration.")
 		return
 	}
 	w.Header().Set("Content-Type", "application/yaml")
@@ -676,7 +678,7 @@ func parseTimeParam(w http.ResponseWriter, r *http.Request, name string) (time.T
 		if d, derr := time.Parse(time.DateOnly, v); derr == nil {
 			return d, true
 		}
-		adminFail(w, http.StatusBadRequest, "invalid_request", "bad time", seed.FieldError{Field: name, Message: "must be RFC 3339 or YYYY-MM-DD"})
+		adminFail(w, llm.KindInvalidRequest, "bad time", seed.FieldError{Field: name, Message: "must be RFC 3339 or YYYY-MM-DD"})
 		return time.Time{}, false
 	}
 	return t, true
@@ -693,7 +695,7 @@ func (a *admin) idParam(w http.ResponseWriter, r *http.Request, param string, by
 	}
 	id, err := byName(r.Context(), v)
 	if err != nil {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "unknown "+param, seed.FieldError{Field: param, Message: "no such " + param})
+		adminFail(w, llm.KindInvalidRequest, "unknown "+param, seed.FieldError{Field: param, Message: "no such " + param})
 		return 0, false
 	}
 	return id, true
@@ -717,24 +719,24 @@ func (a *admin) listRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s := f.Status; s != "" && s != "pending" && s != "streaming" && s != "completed" && s != "failed" && s != "cancelled" {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "bad status", seed.FieldError{Field: "status", Message: "must be pending, streaming, completed, failed or cancelled"})
+		adminFail(w, llm.KindInvalidRequest, "bad status", seed.FieldError{Field: "status", Message: "must be pending, streaming, completed, failed or cancelled"})
 		return
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {
-			adminFail(w, http.StatusBadRequest, "invalid_request", "bad limit", seed.FieldError{Field: "limit", Message: "must be 1 to 500"})
+			adminFail(w, llm.KindInvalidRequest, "bad limit", seed.FieldError{Field: "limit", Message: "must be 1 to 500"})
 			return
 		}
 		f.Limit = n
 	}
 	list, next, err := a.cfg.Store.ListRequests(r.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "bad cursor", seed.FieldError{Field: "cursor", Message: "was not issued by this server"})
+		adminFail(w, llm.KindInvalidRequest, "bad cursor", seed.FieldError{Field: "cursor", Message: "was not issued by this server"})
 		return
 	}
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read requests.")
+		adminFail(w, llm.KindInternal, "Could not read requests.")
 		return
 	}
 	if list == nil {
@@ -751,11 +753,11 @@ func (a *admin) getRequest(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	d, err := a.cfg.Store.GetRequest(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		adminFail(w, http.StatusNotFound, "not_found", "No request with that ID is recorded (yet).")
+		adminFail(w, llm.KindNotFound, "No request with that ID is recorded (yet).")
 		return
 	}
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read the request.")
+		adminFail(w, llm.KindInternal, "Could not read the request.")
 		return
 	}
 	adminJSON(w, http.StatusOK, map[string]any{
@@ -785,11 +787,11 @@ func (a *admin) aggregate(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := a.cfg.Store.Aggregates(r.Context(), group, from, to)
 	if errors.Is(err, store.ErrInvalid) {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "bad group_by", seed.FieldError{Field: "group_by", Message: "must be model, user or provider"})
+		adminFail(w, llm.KindInvalidRequest, "bad group_by", seed.FieldError{Field: "group_by", Message: "must be model, user or provider"})
 		return
 	}
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read aggregates.")
+		adminFail(w, llm.KindInternal, "Could not read aggregates.")
 		return
 	}
 	if rows == nil {
@@ -803,7 +805,7 @@ func (a *admin) aggregate(w http.ResponseWriter, r *http.Request) {
 func (a *admin) listBreakers(w http.ResponseWriter, r *http.Request) {
 	list, err := a.cfg.Store.ListKeyHealth(r.Context())
 	if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not read breaker state.")
+		adminFail(w, llm.KindInternal, "Could not read breaker state.")
 		return
 	}
 	type row struct {
@@ -820,14 +822,14 @@ func (a *admin) listBreakers(w http.ResponseWriter, r *http.Request) {
 func (a *admin) resetBreaker(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "key_id"), 10, 64)
 	if err != nil {
-		adminFail(w, http.StatusBadRequest, "invalid_request", "bad key ID", seed.FieldError{Field: "key_id", Message: "must be a provider key ID"})
+		adminFail(w, llm.KindInvalidRequest, "bad key ID", seed.FieldError{Field: "key_id", Message: "must be a provider key ID"})
 		return
 	}
 	if err := a.cfg.Store.ResetBreaker(r.Context(), id); errors.Is(err, store.ErrNotFound) {
-		adminFail(w, http.StatusNotFound, "not_found", "No provider key with that ID.")
+		adminFail(w, llm.KindNotFound, "No provider key with that ID.")
 		return
 	} else if err != nil {
-		adminFail(w, http.StatusInternalServerError, "internal", "Could not reset the breaker.")
+		adminFail(w, llm.KindInternal, "Could not reset the breaker.")
 		return
 	}
 	a.cfg.Breakers.Reset(id)

@@ -98,7 +98,7 @@ func (s *Server) Routes() http.Handler {
 		r.Route("/admin/v1", (&admin{cfg: s.cfg.Admin}).routes)
 	} else {
 		r.HandleFunc("/admin/v1/*", func(w http.ResponseWriter, _ *http.Request) {
-			adminFail(w, http.StatusForbidden, "disabled", "The admin API is off: set AETHER_ADMIN_TOKEN to turn it on.")
+			adminFail(w, llm.KindDisabled, "The admin API is off: set AETHER_ADMIN_TOKEN to turn it on.")
 		})
 	}
 	if s.cfg.Extra != nil {

@@ -6,23 +6,6 @@ import (
 	"net/http"
 )
 
-// ErrorKind is the gateway's own error category, rendered by each dialect
-// in its API's error shape.
-type ErrorKind string
-
-// Error kinds, each with a conventional HTTP status (see Status).
-const (
-	KindInvalidRequest ErrorKind = "invalid_request" // 400
-	KindAuthentication ErrorKind = "authentication"  // 401
-	KindPermission     ErrorKind = "permission"      // 403
-	KindNotFound       ErrorKind = "not_found"       // 404
-	KindTooLarge       ErrorKind = "too_large"       // 413
-	KindRateLimit      ErrorKind = "rate_limit"      // 429
-	KindUnavailable    ErrorKind = "unavailable"     // 503
-	KindUpstream       ErrorKind = "upstream"        // 502
-	KindInternal       ErrorKind = "internal"        // 500
-)
-
 // StreamObserver inspects a response stream event by event. It is created
 // per request and used by one goroutine.
 type StreamObserver interface {

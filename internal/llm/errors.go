@@ -1,6 +1,9 @@
 package llm
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+)
 
 // ErrorClass names why an attempt or a request failed. Classes are bounded
 // so they can be metric labels, and they decide failover (internal/upstream
@@ -48,3 +51,61 @@ var (
 	ErrForbidden    = errors.New("not allowed for this key")
 	ErrModelUnknown = errors.New("model not found")
 )
+
+// ErrorKind is the gateway's own error category, rendered by each dialect
+// in its API's error shape and by the admin API in its own. The kind alone
+// decides the HTTP status (Status), so a call site cannot pair a kind with
+// the wrong status.
+type ErrorKind string
+
+// Error kinds; the status of each is in kindStatus.
+const (
+	KindInvalidRequest   ErrorKind = "invalid_request"
+	KindAuthentication   ErrorKind = "authentication"
+	KindPermission       ErrorKind = "permission"
+	KindNotFound         ErrorKind = "not_found"
+	KindMethodNotAllowed ErrorKind = "method_not_allowed"
+	KindRequestTimeout   ErrorKind = "request_timeout" // the request body did not arrive in time
+	KindConflict         ErrorKind = "conflict"        // admin API: the name is taken
+	KindTooLarge         ErrorKind = "too_large"
+	KindRateLimit        ErrorKind = "rate_limit"
+	KindInternal         ErrorKind = "internal"
+	KindUpstream         ErrorKind = "upstream"
+	KindUnavailable      ErrorKind = "unavailable"
+	KindDisabled         ErrorKind = "disabled" // admin API: turned off by configuration
+)
+
+// kindStatus is the one table from error kind to HTTP status.
+var kindStatus = map[ErrorKind]int{
+	KindInvalidRequest:   http.StatusBadRequest,
+	KindAuthentication:   http.StatusUnauthorized,
+	KindPermission:       http.StatusForbidden,
+	KindNotFound:         http.StatusNotFound,
+	KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	KindRequestTimeout:   http.StatusRequestTimeout,
+	KindConflict:         http.StatusConflict,
+	KindTooLarge:         http.StatusRequestEntityTooLarge,
+	KindRateLimit:        http.StatusTooManyRequests,
+	KindInternal:         http.StatusInternalServerError,
+	KindUpstream:         http.StatusBadGateway,
+	KindUnavailable:      http.StatusServiceUnavailable,
+	KindDisabled:         http.StatusForbidden,
+}
+
+// Kinds lists every error kind, for tests that check a table covers them all.
+func Kinds() []ErrorKind {
+	return []ErrorKind{
+		KindInvalidRequest, KindAuthentication, KindPermission, KindNotFound,
+		KindMethodNotAllowed, KindRequestTimeout, KindConflict, KindTooLarge,
+		KindRateLimit, KindInternal, KindUpstream, KindUnavailable, KindDisabled,
+	}
+}
+
+// Status is the HTTP status the gateway answers with for an error of this
+// kind; 500 for a kind not in the table.
+func (k ErrorKind) Status() int {
+	if s, ok := kindStatus[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
