@@ -7,7 +7,7 @@ import (
 
 // DeleteInput is one bounded batch of a retention cleanup.
 type DeleteInput struct {
-	Table  string
+	Table  string // requests, request_attempts or audit_log
 	Before time.Time
 	Limit  int
 }
@@ -17,7 +17,18 @@ func (a *Activities) DeleteExpired(ctx context.Context, in DeleteInput) (int64, 
 	if in.Limit <= 0 || in.Limit > 10_000 {
 		return 0, invalid("batch limit must be 1 to 10000")
 	}
-	n, err := a.Store.DeleteExpired(ctx, in.Table, in.Before, in.Limit)
+	var deleteBatch func(context.Context, time.Time, int) (int64, error)
+	switch in.Table {
+	case "requests":
+		deleteBatch = a.Store.DeleteExpiredRequests
+	case "request_attempts":
+		deleteBatch = a.Store.DeleteExpiredAttempts
+	case "audit_log":
+		deleteBatch = a.Store.DeleteExpiredAudit
+	default:
+		return 0, invalid("no retention for table " + in.Table)
+	}
+	n, err := deleteBatch(ctx, in.Before, in.Limit)
 	if err == nil && a.DeletedHook != nil {
 		a.DeletedHook(in.Table, n)
 	}

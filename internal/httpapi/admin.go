@@ -72,7 +72,7 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 func (a *admin) routes(r chi.Router) {
 	r.Use(a.auth)
 	crud[seed.Provider]{
-		path: "/providers", list: "providers", table: "providers", what: "Provider",
+		path: "/providers", list: "providers", what: "Provider", exists: a.cfg.Store.ProviderExists,
 		all:    func(f *seed.File) []seed.Provider { return f.Providers },
 		nameOf: func(p *seed.Provider) *string { return &p.Name },
 		doc:    func(p seed.Provider) *seed.File { return &seed.File{Providers: []seed.Provider{p}} }, prefix: "providers[0].",
@@ -100,7 +100,7 @@ func (a *admin) routes(r chi.Router) {
 	r.Put("/providers/{name}/keys/{key}", a.putProviderKey)
 	r.Delete("/providers/{name}/keys/{key}", a.deleteProviderKey)
 	crud[seed.Model]{
-		path: "/models", list: "models", table: "models", what: "Model or alias",
+		path: "/models", list: "models", what: "Model or alias", exists: a.cfg.Store.ModelExists,
 		all:    func(f *seed.File) []seed.Model { return f.Models },
 		nameOf: func(m *seed.Model) *string { return &m.Name },
 		doc:    func(m seed.Model) *seed.File { return &seed.File{Models: []seed.Model{m}} }, prefix: "models[0].",
@@ -115,7 +115,7 @@ func (a *admin) routes(r chi.Router) {
 	r.Put("/prices/{model}", a.putPrice)
 	r.Delete("/prices/{model}", a.deletePrice)
 	crud[seed.User]{
-		path: "/users", list: "users", table: "users", what: "User",
+		path: "/users", list: "users", what: "User", exists: a.cfg.Store.UserExists,
 		all:    func(f *seed.File) []seed.User { return f.Users },
 		nameOf: func(u *seed.User) *string { return &u.Name },
 		doc:    func(u seed.User) *seed.File { return &seed.File{Users: []seed.User{u}} }, prefix: "users[0].",
@@ -274,14 +274,15 @@ func providerName(p seed.Provider) string { return p.Name }
 // configuration entity, validated by the configuration file's rules and
 // written by the same code that applies the file.
 type crud[T any] struct {
-	path, list, table, what string
-	all                     func(*seed.File) []T
-	nameOf                  func(*T) *string
-	doc                     func(T) *seed.File // the entity as a document, for Validate
-	prefix                  string             // its path in that document, trimmed from field names
-	refuse                  func(T) *seed.FieldError
-	apply                   func(context.Context, *store.Tx, T) error
-	del                     func(context.Context, string) error
+	path, list, what string
+	exists           func(context.Context, string) (bool, error)
+	all              func(*seed.File) []T
+	nameOf           func(*T) *string
+	doc              func(T) *seed.File // the entity as a document, for Validate
+	prefix           string             // its path in that document, trimmed from field names
+	refuse           func(T) *seed.FieldError
+	apply            func(context.Context, *store.Tx, T) error
+	del              func(context.Context, string) error
 }
 
 func (c crud[T]) mount(r chi.Router, a *admin) {
@@ -300,7 +301,7 @@ func (c crud[T]) mount(r chi.Router, a *admin) {
 		if !decode(w, r, &v) {
 			return
 		}
-		if ok, fine := a.exists(w, r, c.table, *c.nameOf(&v)); !fine {
+		if ok, fine := a.exists(w, r, c.exists, *c.nameOf(&v)); !fine {
 			return
 		} else if ok {
 			adminFail(w, llm.KindConflict, fmt.Sprintf("%s %q already exists; PUT %s/%s changes it.", c.what, *c.nameOf(&v), c.path, *c.nameOf(&v)))
@@ -353,8 +354,8 @@ func nameFromPath(w http.ResponseWriter, name *string, path string) bool {
 	return true
 }
 
-func (a *admin) exists(w http.ResponseWriter, r *http.Request, table, name string) (bool, bool) {
-	ok, err := a.cfg.Store.Exists(r.Context(), table, name)
+func (a *admin) exists(w http.ResponseWriter, r *http.Request, exists func(context.Context, string) (bool, error), name string) (bool, bool) {
+	ok, err := exists(r.Context(), name)
 	if err != nil {
 		adminFail(w, llm.KindInternal, "Could not read the configuration.")
 		return false, false
@@ -370,7 +371,7 @@ func (a *admin) nested(w http.ResponseWriter, r *http.Request, p seed.Provider, 
 		return
 	}
 	ok := a.write(w, r, func(tx *store.Tx) error {
-		id, err := tx.IDByName(r.Context(), "providers", p.Name)
+		id, err := tx.ProviderID(r.Context(), p.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			return &seed.ApplyError{Field: "provider", Message: fmt.Sprintf("provider %q does not exist", p.Name)}
 		}
@@ -542,14 +543,14 @@ func (a *admin) createGatewayKey(w http.ResponseWriter, r *http.Request) {
 	if !validate(w, &seed.File{Users: []seed.User{{Name: user, Keys: []seed.GatewayKey{k}}}}, "users[0].keys[0].") {
 		return
 	}
-	if ok, fine := a.exists(w, r, "api_keys", k.Name); !fine {
+	if ok, fine := a.exists(w, r, a.cfg.Store.APIKeyExists, k.Name); !fine {
 		return
 	} else if ok {
 		adminFail(w, llm.KindConflict, fmt.Sprintf("Gateway key %q already exists.", k.Name))
 		return
 	}
 	ok := a.write(w, r, func(tx *store.Tx) error {
-		uid, err := tx.IDByName(r.Context(), "users", user)
+		uid, err := tx.UserID(r.Context(), user)
 		if errors.Is(err, store.ErrNotFound) {
 			return &seed.ApplyError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
 		}
@@ -605,7 +606,7 @@ func (a *admin) putGatewayKey(w http.ResponseWriter, r *http.Request) {
 		var uid int64
 		var err error
 		if user != "" {
-			if uid, err = tx.IDByName(r.Context(), "users", user); errors.Is(err, store.ErrNotFound) {
+			if uid, err = tx.UserID(r.Context(), user); errors.Is(err, store.ErrNotFound) {
 				return &seed.ApplyError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
 			}
 		} else {
@@ -706,10 +707,10 @@ func (a *admin) listRequests(w http.ResponseWriter, r *http.Request) {
 	f := store.RequestFilter{Model: q.Get("model"), Provider: q.Get("provider"), Status: q.Get("status"), Cursor: q.Get("cursor"),
 		CorrelationID: q.Get("correlation_id")}
 	var ok bool
-	if f.UserID, ok = a.idParam(w, r, "user", a.cfg.Store.UserIDByName); !ok {
+	if f.UserID, ok = a.idParam(w, r, "user", a.cfg.Store.UserID); !ok {
 		return
 	}
-	if f.APIKeyID, ok = a.idParam(w, r, "key", a.cfg.Store.GatewayKeyIDByName); !ok {
+	if f.APIKeyID, ok = a.idParam(w, r, "key", a.cfg.Store.APIKeyID); !ok {
 		return
 	}
 	if f.From, ok = parseTimeParam(w, r, "from"); !ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"aether/internal/llm"
@@ -130,7 +129,7 @@ func ApplyModel(ctx context.Context, tx *store.Tx, m Model) (int64, error) {
 		return 0, fmt.Errorf("model %q: %w", m.Name, err)
 	}
 	for _, r := range m.Routes {
-		pid, err := resolve(ctx, tx, "providers", r.Provider)
+		pid, err := resolve(ctx, "provider", r.Provider, tx.ProviderID)
 		if err != nil {
 			return 0, err
 		}
@@ -143,7 +142,7 @@ func ApplyModel(ctx context.Context, tx *store.Tx, m Model) (int64, error) {
 
 // ApplyPrice upserts a model's price (for one provider when set).
 func ApplyPrice(ctx context.Context, tx *store.Tx, p Price) error {
-	mid, err := resolve(ctx, tx, "models", p.Model)
+	mid, err := resolve(ctx, "model", p.Model, tx.ModelID)
 	if err != nil {
 		return err
 	}
@@ -153,7 +152,7 @@ func ApplyPrice(ctx context.Context, tx *store.Tx, p Price) error {
 		PerRequest: p.PerRequest.Micros, Source: p.Source,
 	}
 	if p.Provider != "" {
-		id, err := resolve(ctx, tx, "providers", p.Provider)
+		id, err := resolve(ctx, "provider", p.Provider, tx.ProviderID)
 		if err != nil {
 			return err
 		}
@@ -214,11 +213,10 @@ type ApplyError struct {
 
 func (e *ApplyError) Error() string { return e.Field + ": " + e.Message }
 
-// resolve finds the ID of a named provider or model.
-func resolve(ctx context.Context, tx *store.Tx, table, name string) (int64, error) {
-	id, err := tx.IDByName(ctx, table, name)
+// resolve finds the ID of a named provider or model (kind) with lookup.
+func resolve(ctx context.Context, kind, name string, lookup func(context.Context, string) (int64, error)) (int64, error) {
+	id, err := lookup(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		kind := strings.TrimSuffix(table, "s")
 		return 0, &ApplyError{Field: kind, Message: fmt.Sprintf("%s %q does not exist", kind, name)}
 	}
 	return id, err

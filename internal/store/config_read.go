@@ -227,3 +227,71 @@ func collectArgs[T any](ctx context.Context, q querier, sql string, scan func(pg
 	}
 	return out, rows.Err()
 }
+
+// Lookups by unique name. The ID lookups return ErrNotFound when no row
+// has the name.
+
+// ProviderExists reports whether a provider is called name.
+func (s *Store) ProviderExists(ctx context.Context, name string) (bool, error) {
+	return s.exists(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE name = $1)`, name)
+}
+
+// ModelExists reports whether a model is called name or has it as an alias.
+func (s *Store) ModelExists(ctx context.Context, name string) (bool, error) {
+	return s.exists(ctx, `SELECT EXISTS (SELECT 1 FROM models WHERE name = $1 OR $1 = ANY(aliases))`, name)
+}
+
+// UserExists reports whether a user is called name.
+func (s *Store) UserExists(ctx context.Context, name string) (bool, error) {
+	return s.exists(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE name = $1)`, name)
+}
+
+// APIKeyExists reports whether a gateway key is called name.
+func (s *Store) APIKeyExists(ctx context.Context, name string) (bool, error) {
+	return s.exists(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE name = $1)`, name)
+}
+
+func (s *Store) exists(ctx context.Context, sql, name string) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, sql, name).Scan(&ok)
+	return ok, interpretError(err)
+}
+
+// UserID returns a user's ID.
+func (s *Store) UserID(ctx context.Context, name string) (int64, error) {
+	return lookupID(ctx, s.Pool, `SELECT id FROM users WHERE name = $1`, name)
+}
+
+// APIKeyID returns a gateway key's ID.
+func (s *Store) APIKeyID(ctx context.Context, name string) (int64, error) {
+	return lookupID(ctx, s.Pool, `SELECT id FROM api_keys WHERE name = $1`, name)
+}
+
+// ProviderID returns a provider's ID inside the transaction.
+func (tx *Tx) ProviderID(ctx context.Context, name string) (int64, error) {
+	return lookupID(ctx, tx.q, `SELECT id FROM providers WHERE name = $1`, name)
+}
+
+// ModelID returns the ID of the model called name or, failing that, of the
+// model that has name as an alias.
+func (tx *Tx) ModelID(ctx context.Context, name string) (int64, error) {
+	return lookupID(ctx, tx.q, `SELECT id FROM models WHERE name = $1 OR $1 = ANY(aliases) ORDER BY name = $1 DESC LIMIT 1`, name)
+}
+
+// UserID returns a user's ID inside the transaction.
+func (tx *Tx) UserID(ctx context.Context, name string) (int64, error) {
+	return lookupID(ctx, tx.q, `SELECT id FROM users WHERE name = $1`, name)
+}
+
+// ProviderKeyExists reports whether provider has a key called name.
+func (tx *Tx) ProviderKeyExists(ctx context.Context, providerID int64, name string) (bool, error) {
+	var ok bool
+	err := tx.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM provider_keys WHERE provider_id = $1 AND name = $2)`, providerID, name).Scan(&ok)
+	return ok, interpretError(err)
+}
+
+func lookupID(ctx context.Context, q querier, sql, name string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, sql, name).Scan(&id)
+	return id, interpretError(err)
+}

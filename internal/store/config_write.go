@@ -203,22 +203,30 @@ func (tx *Tx) UpsertAPIKey(ctx context.Context, k APIKey) (int64, error) {
 	return id, interpretError(err)
 }
 
-// IDByName looks up the ID of a provider, model or user by its unique name.
-func (tx *Tx) IDByName(ctx context.Context, table, name string) (int64, error) {
-	var sql string
-	switch table {
-	case "providers":
-		sql = `SELECT id FROM providers WHERE name = $1`
-	case "models":
-		sql = `SELECT id FROM models WHERE name = $1 OR $1 = ANY(aliases) ORDER BY name = $1 DESC LIMIT 1`
-	case "users":
-		sql = `SELECT id FROM users WHERE name = $1`
-	default:
-		return 0, errors.New("store: IDByName: unknown table " + table)
+// UpdateProviderKeySettings changes a key's settings but not its secret.
+func (tx *Tx) UpdateProviderKeySettings(ctx context.Context, k ProviderKey) error {
+	tag, err := tx.q.Exec(ctx, `UPDATE provider_keys SET priority = $3, global_priority = $4, rate_multiplier = $5::numeric,
+		free_tier = $6, allowed_models = $7, max_concurrent = $8, active = $9, updated_at = now()
+		WHERE provider_id = $1 AND name = $2`,
+		k.ProviderID, k.Name, k.Priority, k.GlobalPriority, k.RateMultiplier.String(), k.FreeTier, k.AllowedModels, k.MaxConcurrent, k.Active)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
 	}
-	var id int64
-	err := tx.q.QueryRow(ctx, sql, name).Scan(&id)
-	return id, interpretError(err)
+	return interpretError(err)
+}
+
+// UpdateAPIKeySettings changes a gateway key's owner, restrictions and
+// budget, but never the key itself.
+func (tx *Tx) UpdateAPIKeySettings(ctx context.Context, k APIKey) error {
+	tag, err := tx.q.Exec(ctx, `UPDATE api_keys SET user_id = $2, active = $3, expires_at = $4, allowed_models = $5,
+		allowed_providers = $6, allowed_formats = $7, budget_usd = $8::numeric, budget_period = $9, rpm_limit = $10, updated_at = now()
+		WHERE name = $1`,
+		k.Name, k.UserID, k.Active, k.ExpiresAt, k.AllowedModels, k.AllowedProviders, k.AllowedFormats,
+		microsArg(k.BudgetUSD), defaultPeriod(k.BudgetPeriod), k.RPMLimit)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return interpretError(err)
 }
 
 func defaultPeriod(p string) string {
@@ -226,4 +234,55 @@ func defaultPeriod(p string) string {
 		return "none"
 	}
 	return p
+}
+
+// Deletes by name. Each returns ErrNotFound when nothing matched. Child
+// rows (endpoints, keys, routes, prices, gateway keys) go with their
+// parent (ON DELETE CASCADE); request history keeps its IDs.
+
+// DeleteProvider deletes a provider with its endpoints, keys and routes.
+func (s *Store) DeleteProvider(ctx context.Context, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM providers WHERE name = $1`, name)
+}
+
+// DeleteEndpoint deletes one endpoint of a provider.
+func (s *Store) DeleteEndpoint(ctx context.Context, provider, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM endpoints WHERE name = $2 AND provider_id = (SELECT id FROM providers WHERE name = $1)`, provider, name)
+}
+
+// DeleteProviderKey deletes one key of a provider.
+func (s *Store) DeleteProviderKey(ctx context.Context, provider, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM provider_keys WHERE name = $2 AND provider_id = (SELECT id FROM providers WHERE name = $1)`, provider, name)
+}
+
+// DeleteModel deletes a model with its routes and prices.
+func (s *Store) DeleteModel(ctx context.Context, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM models WHERE name = $1`, name)
+}
+
+// DeletePrice deletes a model's price (its default one when provider is "").
+func (s *Store) DeletePrice(ctx context.Context, model, provider string) error {
+	return s.deleteOne(ctx, `DELETE FROM prices WHERE model_id = (SELECT id FROM models WHERE name = $1)
+		AND provider_id IS NOT DISTINCT FROM (SELECT id FROM providers WHERE name = nullif($2, ''))`, model, provider)
+}
+
+// DeleteUser deletes a user with their gateway keys.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM users WHERE name = $1`, name)
+}
+
+// DeleteAPIKey deletes a gateway key.
+func (s *Store) DeleteAPIKey(ctx context.Context, name string) error {
+	return s.deleteOne(ctx, `DELETE FROM api_keys WHERE name = $1`, name)
+}
+
+func (s *Store) deleteOne(ctx context.Context, sql string, args ...any) error {
+	tag, err := s.Pool.Exec(ctx, sql, args...)
+	if err != nil {
+		return interpretError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

@@ -53,8 +53,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Close releases the pool.
 func (s *Store) Close() { s.Pool.Close() }
 
-func errorsIsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
 // interpretError translates driver errors into the package's sentinels in
 // one place (STYLE.md rule 17).
 func interpretError(err error) error {
