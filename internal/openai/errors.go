@@ -1,5 +1,3 @@
-// Package openai is Aether's edge for the OpenAI API (Chat Completions and
-// Responses): auth header, error shape, stream inspection and usage.
 package openai
 
 import (
@@ -8,15 +6,6 @@ import (
 
 	"aether/internal/llm"
 )
-
-// Dialect implements llm.Dialect for OpenAI.
-type Dialect struct{}
-
-// Format implements llm.Dialect.
-func (Dialect) Format() llm.Format { return llm.FormatOpenAI }
-
-// SetAuth implements llm.Dialect.
-func (Dialect) SetAuth(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 
 type errorBody struct {
 	Error errorObject `json:"error"`

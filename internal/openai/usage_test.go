@@ -2,7 +2,6 @@ package openai
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -70,14 +69,6 @@ func TestIsError(t *testing.T) {
 		if got := s.IsError(tt.name, []byte(tt.data)); got != tt.want {
 			t.Errorf("IsError(%q, %s) = %v", tt.name, tt.data, got)
 		}
-	}
-}
-
-func TestWriteError(t *testing.T) {
-	w := httptest.NewRecorder()
-	Dialect{}.WriteError(w, 401, llm.KindAuthentication, "Invalid API key.")
-	if w.Code != 401 || w.Body.String() != `{"error":{"message":"Invalid API key.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}` {
-		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
 

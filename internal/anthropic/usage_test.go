@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"aether/internal/llm"
@@ -50,14 +49,6 @@ func TestIsError(t *testing.T) {
 	}
 	if s.IsError("content_block_delta", []byte(`{"delta":{"text":"\"type\":\"error\""}}`)) {
 		t.Fatal("text mentioning an error taken for an error")
-	}
-}
-
-func TestWriteError(t *testing.T) {
-	w := httptest.NewRecorder()
-	Dialect{}.WriteError(w, 429, llm.KindRateLimit, "slow down")
-	if w.Code != 429 || w.Body.String() != `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}` {
-		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
 

@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"aether/internal/llm"
@@ -29,14 +28,6 @@ func TestBodyUsage(t *testing.T) {
 	want := llm.Usage{InputTokens: 400, CacheReadTokens: 600, OutputTokens: 320, ReasoningTokens: 300, Known: true}
 	if u := (Dialect{}).BodyUsage([]byte(body)); u != want {
 		t.Fatalf("usage %+v, want %+v", u, want)
-	}
-}
-
-func TestWriteError(t *testing.T) {
-	w := httptest.NewRecorder()
-	Dialect{}.WriteError(w, 404, llm.KindNotFound, "no such model")
-	if w.Code != 404 || w.Body.String() != `{"error":{"code":404,"message":"no such model","status":"NOT_FOUND"}}` {
-		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
 

@@ -1,44 +1,11 @@
-// Package gemini is Aether's edge for the Gemini API (generateContent,
-// streamGenerateContent, countTokens): auth header, error shape, stream
-// inspection and usage.
 package gemini
 
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 
 	"aether/internal/llm"
 )
-
-// Dialect implements llm.Dialect for Gemini.
-type Dialect struct{}
-
-// Format implements llm.Dialect.
-func (Dialect) Format() llm.Format { return llm.FormatGemini }
-
-// SetAuth implements llm.Dialect.
-func (Dialect) SetAuth(h http.Header, key string) { h.Set("x-goog-api-key", key) }
-
-var kinds = map[llm.ErrorKind]string{
-	llm.KindInvalidRequest: "INVALID_ARGUMENT",
-	llm.KindAuthentication: "UNAUTHENTICATED",
-	llm.KindPermission:     "PERMISSION_DENIED",
-	llm.KindNotFound:       "NOT_FOUND",
-	llm.KindTooLarge:       "INVALID_ARGUMENT",
-	llm.KindRateLimit:      "RESOURCE_EXHAUSTED",
-	llm.KindUnavailable:    "UNAVAILABLE",
-	llm.KindUpstream:       "UNAVAILABLE",
-	llm.KindInternal:       "INTERNAL",
-}
-
-// WriteError implements llm.Dialect: {"error":{"code","message","status"}}.
-func (Dialect) WriteError(w http.ResponseWriter, status int, kind llm.ErrorKind, message string) {
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": status, "message": message, "status": kinds[kind]}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
 
 // usageJSON is usageMetadata. promptTokenCount includes the cached tokens;
 // thoughtsTokenCount is billed as output but is not in candidatesTokenCount

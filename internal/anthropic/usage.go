@@ -1,52 +1,11 @@
-// Package anthropic is Aether's edge for the Anthropic Messages API: auth
-// header, error shape, stream inspection and usage.
 package anthropic
 
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 
 	"aether/internal/llm"
 )
-
-// Dialect implements llm.Dialect for Anthropic.
-type Dialect struct{}
-
-// Format implements llm.Dialect.
-func (Dialect) Format() llm.Format { return llm.FormatAnthropic }
-
-// SetAuth implements llm.Dialect: Anthropic's own API takes x-api-key.
-func (Dialect) SetAuth(h http.Header, key string) { h.Set("x-api-key", key) }
-
-var kinds = map[llm.ErrorKind]string{
-	llm.KindInvalidRequest: "invalid_request_error",
-	llm.KindAuthentication: "authentication_error",
-	llm.KindPermission:     "permission_error",
-	llm.KindNotFound:       "not_found_error",
-	llm.KindTooLarge:       "request_too_large",
-	llm.KindRateLimit:      "rate_limit_error",
-	llm.KindUnavailable:    "overloaded_error",
-	llm.KindUpstream:       "api_error",
-	llm.KindInternal:       "api_error",
-}
-
-// WriteError implements llm.Dialect: {"type":"error","error":{"type","message"}}.
-func (Dialect) WriteError(w http.ResponseWriter, status int, kind llm.ErrorKind, message string) {
-	b, _ := json.Marshal(struct {
-		Type  string `json:"type"`
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{Type: "error", Error: struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	}{kinds[kind], message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
 
 // usageJSON is Anthropic's usage object. input_tokens excludes cache reads
 // and writes; cache writes are split by TTL in the nested cache_creation
