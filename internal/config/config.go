@@ -1,6 +1,8 @@
-// Package config parses Aether's process configuration from environment
-// variables, once, in main. Nothing else in the tree reads the environment
-// (STYLE.md rule 4): every other package receives the values it needs.
+// Package config parses the API's and the worker's configuration from
+// AETHER_* environment variables. Each binary's main calls Load once and
+// hands the product packages the values they need; they never read the
+// environment themselves, except that the API resolves ${VAR} references
+// in its configuration file (apiserver.Deps.Getenv).
 package config
 
 import (

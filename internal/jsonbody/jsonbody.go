@@ -1,6 +1,6 @@
 // Package jsonbody reads and edits the top level of a JSON request body
 // without re-encoding it, so every field the gateway does not own (unknown
-// ones included, reference/clients.md) reaches the upstream byte for byte.
+// ones included, docs/wire-formats.md) reaches the upstream byte for byte.
 package jsonbody
 
 import (

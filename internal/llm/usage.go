@@ -1,7 +1,7 @@
 package llm
 
 // Usage is token usage normalised into disjoint buckets, whatever the wire
-// format reported (reference/clients.md "Usage semantics"):
+// format reported (docs/wire-formats.md, "Usage semantics per provider"):
 //   - InputTokens excludes cache reads and cache writes;
 //   - OutputTokens includes reasoning; ReasoningTokens is the part of
 //     OutputTokens spent on reasoning, for display only.

@@ -1,5 +1,5 @@
 // Package logging builds the process's slog logger. Fixed keys across the
-// tree: request_id, provider, model, error (STYLE.md rule 6). Bodies and
+// tree: request_id, provider, model, error. Bodies and
 // secrets are never logged.
 package logging
 

@@ -1,7 +1,7 @@
 // Package metrics defines every Prometheus metric Aether exports, on an
 // injected registry. Labels stay bounded: API format, model (configured
 // names only), provider, status class, error class, token bucket. Never a
-// key, a user or anything a client typed (STYLE.md rule 23).
+// key, a user or anything a client typed.
 package metrics
 
 import (

@@ -165,9 +165,6 @@ func gatewayKey(k store.APIKey, user string, mode Mode) GatewayKey {
 	return out
 }
 
-// GatewayKeyView renders one gateway key for the admin API.
-func GatewayKeyView(k store.APIKey, user string) GatewayKey { return gatewayKey(k, user, View) }
-
 // MarshalYAML renders a File as the YAML AETHER_CONFIG accepts.
 func MarshalYAML(f *File) ([]byte, error) {
 	var b bytes.Buffer

@@ -9,9 +9,9 @@ import (
 	"aether/internal/llm"
 )
 
-// This file is the one table deciding what an upstream error means
-// (STYLE.md rule 12): fail over to the next candidate, or hand the error to
-// the client because the request itself is at fault.
+// This file is the one table deciding what an upstream error means: fail
+// over to the next candidate, or hand the error to the client because the
+// request itself is at fault.
 
 // keyFaults are 400 answers that blame the provider key or the account
 // behind it, although the status looks like the client's fault. They are

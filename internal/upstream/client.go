@@ -72,7 +72,6 @@ func hopByHop(h http.Header) map[string]bool {
 
 // Request is everything one attempt sends.
 type Request struct {
-	Method   string
 	BaseURL  string
 	Path     string
 	RawQuery string
@@ -84,9 +83,9 @@ type Request struct {
 }
 
 // Build returns a fresh outbound request; the inbound request is never
-// reused or mutated (STYLE.md rule 11).
+// reused or mutated.
 func Build(ctx context.Context, in Request) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, cmpOr(in.Method, http.MethodPost), JoinURL(in.BaseURL, in.Path, in.RawQuery), bytes.NewReader(in.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, JoinURL(in.BaseURL, in.Path, in.RawQuery), bytes.NewReader(in.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -109,13 +108,6 @@ func Build(ctx context.Context, in Request) (*http.Request, error) {
 	req.Header = h
 	req.ContentLength = int64(len(in.Body))
 	return req, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // JoinURL appends path to base. When base already ends in the version

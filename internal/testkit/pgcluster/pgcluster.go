@@ -94,12 +94,6 @@ func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.opts.Port, db)
 }
 
-// Port is the TCP port the server listens on.
-func (c *Cluster) Port() int { return c.opts.Port }
-
-// Dir is the cluster's directory.
-func (c *Cluster) Dir() string { return c.opts.Dir }
-
 func (c *Cluster) dataDir() string { return filepath.Join(c.opts.Dir, "data") }
 func (c *Cluster) runDir() string  { return filepath.Join(c.opts.Dir, "run") }
 
@@ -252,13 +246,6 @@ func (c *Cluster) Pid() int {
 
 // Resume starts a stopped server again on the same port and data.
 func (c *Cluster) Resume(ctx context.Context) error { return c.start(ctx) }
-
-// Restart stops the server and starts it again on the same port and data,
-// for tests of what happens while Postgres is away.
-func (c *Cluster) Restart(ctx context.Context) error {
-	c.Stop()
-	return c.start(ctx)
-}
 
 // CreateDatabase creates database name (optionally as a copy of template).
 // Identifiers are quoted by pgx, never concatenated from untrusted input.

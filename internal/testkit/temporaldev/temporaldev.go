@@ -1,6 +1,6 @@
 // Package temporaldev runs the Temporal CLI's dev server (`temporal server
-// start-dev`) for the dev stack and the test harness, always with the tuned
-// flags from DEVELOPERS.md and Aether's search attributes registered.
+// start-dev`) for the dev stack and the test harness, always with
+// TunedFlags and Aether's search attributes registered.
 package temporaldev
 
 import (
@@ -19,15 +19,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
-	"aether/internal/llm"
+	"aether/internal/accounting/contract"
 	"aether/internal/testkit/pgcluster"
 )
 
 // CLIVersion is the pinned Temporal CLI version Aether builds into bin/.
 const CLIVersion = "v1.5.1"
 
-// TunedFlags remove the dev server's default 50 ms per step
-// (DEVELOPERS.md: measured on this 2-core machine).
+// TunedFlags remove the dev server's default 50 ms per step: faster task
+// polling, eager activities and a SQLite journal that syncs less often.
 var TunedFlags = []string{
 	"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
 	"--dynamic-config-value", "system.enableActivityEagerExecution=true",
@@ -113,7 +113,7 @@ func Args(opts Options) []string {
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
 	}
-	for _, sa := range llm.SearchAttributes {
+	for _, sa := range contract.SearchAttributes {
 		args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
 	}
 	return append(args, TunedFlags...)
@@ -229,12 +229,6 @@ func (s *Server) Stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
-}
-
-// Kill stops the server abruptly, as a crash would.
-func (s *Server) Kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.done
 }
 
 // Restart starts a stopped server again with the same options (tests of
