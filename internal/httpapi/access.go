@@ -152,9 +152,9 @@ func note(w http.ResponseWriter, reason string) {
 }
 
 // refuse answers an error in the route's API shape and notes its reason.
-func refuse(w http.ResponseWriter, d llm.Dialect, status int, kind llm.ErrorKind, reason, msg string) {
+func refuse(w http.ResponseWriter, d llm.Dialect, kind llm.ErrorKind, reason, msg string) {
 	note(w, reason)
-	d.WriteError(w, status, kind, msg)
+	d.WriteError(w, kind, msg)
 }
 
 // NoteAccess lets the proxy give the reason of a refusal or failure, and

@@ -134,14 +134,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, d llm.Dialect)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		refuse(w, d, http.StatusRequestEntityTooLarge, llm.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
+		refuse(w, d, llm.KindTooLarge, reasonTooLarge, "Request body is larger than the gateway accepts.")
 	case err == errBodyBudget:
 		w.Header().Set("Retry-After", "1")
-		refuse(w, d, http.StatusServiceUnavailable, llm.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
+		refuse(w, d, llm.KindUnavailable, reasonOverloaded, "The gateway is holding too many request bodies right now; try again shortly.")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		refuse(w, d, http.StatusRequestTimeout, llm.KindInvalidRequest, reasonBodyTimeout, "The request body did not arrive in time.")
+		refuse(w, d, llm.KindRequestTimeout, reasonBodyTimeout, "The request body did not arrive in time.")
 	default:
-		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
+		refuse(w, d, llm.KindInvalidRequest, reasonBodyRead, "Could not read the request body.")
 	}
 	return nil, 0, false
 }
@@ -191,7 +191,7 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, d llm.Dialect)
 	obj, err := jsonbody.Parse(body)
 	if err != nil {
 		s.bodies.release(held)
-		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadJSON, "The request body is not a valid JSON object.")
+		refuse(w, d, llm.KindInvalidRequest, reasonBadJSON, "The request body is not a valid JSON object.")
 		return nil, 0, false
 	}
 	return obj, held, true

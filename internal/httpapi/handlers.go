@@ -36,7 +36,7 @@ func (s *Server) bodyRoute(w http.ResponseWriter, r *http.Request, d llm.Dialect
 	model, ok := obj.String("model")
 	if !ok || model == "" {
 		s.bodies.release(held)
-		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
+		refuse(w, d, llm.KindInvalidRequest, reasonMissingModel, `The request has no "model".`)
 		return nil, nil, 0, false
 	}
 	in = s.inbound(r, d, op)
@@ -120,7 +120,7 @@ func (s *Server) geminiAction(w http.ResponseWriter, r *http.Request) {
 		ok = false
 	}
 	if !ok || model == "" {
-		refuse(w, dGemini, http.StatusNotFound, llm.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
+		refuse(w, dGemini, llm.KindNotFound, reasonNotFound, "Unknown method: use models/{model}:generateContent, :streamGenerateContent or :countTokens.")
 		return
 	}
 	obj, held, ok := s.readJSON(w, r, dGemini)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"regexp"
 	"strings"
@@ -94,17 +93,17 @@ func (s *Server) auth(d llm.Dialect) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			snap := s.catalog()
 			if snap == nil {
-				refuse(w, d, http.StatusServiceUnavailable, llm.KindUnavailable, reasonStarting, "The gateway is starting.")
+				refuse(w, d, llm.KindUnavailable, reasonStarting, "The gateway is starting.")
 				return
 			}
 			key := gatewayKey(r)
 			if key == "" {
-				refuse(w, d, http.StatusUnauthorized, llm.KindAuthentication, reasonAuth, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
+				refuse(w, d, llm.KindAuthentication, reasonAuth, "Missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=.")
 				return
 			}
 			caller, err := snap.Authenticate(key, s.now())
 			if err != nil {
-				refuse(w, d, http.StatusUnauthorized, llm.KindAuthentication, reasonAuth, "Invalid API key.")
+				refuse(w, d, llm.KindAuthentication, reasonAuth, "Invalid API key.")
 				return
 			}
 			if x, ok := w.(*exchange); ok {
@@ -133,9 +132,4 @@ func dialectFor(r *http.Request) llm.Dialect {
 		return dGemini
 	}
 	return dOpenAI
-}
-
-// ConstantTimeEqual compares two secrets without leaking where they differ.
-func ConstantTimeEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

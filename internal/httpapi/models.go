@@ -103,7 +103,7 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 	}
 	m, ok := s.visibleModel(r, id, d.Format())
 	if !ok {
-		refuse(w, d, http.StatusNotFound, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("The model %.64q does not exist.", id))
+		refuse(w, d, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("The model %.64q does not exist.", id))
 		return
 	}
 	switch d.Format() {
@@ -133,7 +133,7 @@ func (s *Server) geminiModel(w http.ResponseWriter, r *http.Request) {
 	id = strings.TrimPrefix(id, "models/")
 	m, ok := s.visibleModel(r, id, llm.FormatGemini)
 	if !ok {
-		refuse(w, dGemini, http.StatusNotFound, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("models/%.64s is not found.", id))
+		refuse(w, dGemini, llm.KindNotFound, reasonUnknownModel, fmt.Sprintf("models/%.64s is not found.", id))
 		return
 	}
 	writeJSON(w, geminiModelObj(m))
@@ -148,13 +148,13 @@ func modelParam(w http.ResponseWriter, r *http.Request, d llm.Dialect) (string, 
 	if r.URL.RawPath != "" {
 		u, err := url.PathUnescape(v)
 		if err != nil {
-			refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadPath, "The model name in the path is not validly percent-encoded.")
+			refuse(w, d, llm.KindInvalidRequest, reasonBadPath, "The model name in the path is not validly percent-encoded.")
 			return "", false
 		}
 		v = u
 	}
 	if strings.ContainsFunc(v, unicode.IsControl) {
-		refuse(w, d, http.StatusBadRequest, llm.KindInvalidRequest, reasonBadPath, "The model name in the path contains a control character.")
+		refuse(w, d, llm.KindInvalidRequest, reasonBadPath, "The model name in the path contains a control character.")
 		return "", false
 	}
 	return v, true

@@ -105,10 +105,10 @@ func (s *Server) Routes() http.Handler {
 		s.cfg.Extra(r)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		refuse(w, dialectFor(r), http.StatusNotFound, llm.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
+		refuse(w, dialectFor(r), llm.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		refuse(w, dialectFor(r), http.StatusMethodNotAllowed, llm.KindInvalidRequest, reasonMethodNotAllowed, fmt.Sprintf("%.16s is not allowed on %.64q", r.Method, r.URL.Path))
+		refuse(w, dialectFor(r), llm.KindMethodNotAllowed, reasonMethodNotAllowed, fmt.Sprintf("%.16s is not allowed on %.64q", r.Method, r.URL.Path))
 	})
 	return r
 }

@@ -42,8 +42,9 @@ type Dialect interface {
 	// only that member gives the same usage (the proxy keeps no more of a
 	// large body).
 	UsageMember() string
-	// WriteError writes a gateway error in this API's error shape.
-	WriteError(w http.ResponseWriter, status int, kind ErrorKind, message string)
+	// WriteError writes a gateway error in this API's error shape, with
+	// the kind's status (ErrorKind.Status).
+	WriteError(w http.ResponseWriter, kind ErrorKind, message string)
 }
 
 // HasErrorObject reports whether a JSON event's top level carries a

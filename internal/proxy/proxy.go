@@ -153,15 +153,15 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	switch {
 	case errors.Is(err, llm.ErrModelUnknown):
 		noteAccess(w, "unknown_model", false)
-		in.Dialect.WriteError(w, http.StatusNotFound, llm.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
+		in.Dialect.WriteError(w, llm.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
 		return
 	case errors.Is(err, llm.ErrForbidden):
 		noteAccess(w, "forbidden", false)
-		in.Dialect.WriteError(w, http.StatusForbidden, llm.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
+		in.Dialect.WriteError(w, llm.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
 		return
 	case err != nil:
 		noteAccess(w, "internal", false)
-		in.Dialect.WriteError(w, http.StatusInternalServerError, llm.KindInternal, "routing failed")
+		in.Dialect.WriteError(w, llm.KindInternal, "routing failed")
 		return
 	}
 	billable := in.Operation == llm.OpGenerate
@@ -176,7 +176,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 			if !p.cfg.FailOpenAccounting {
 				w.Header().Set("Retry-After", "5")
 				noteAccess(w, "journal_unavailable", false)
-				in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
+				in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
 				return
 			}
 			p.log.Error("accounting journal write failed; serving unrecorded (AETHER_ACCOUNTING_FAILURE_MODE=open)", "request_id", in.RequestID, "error", err)
@@ -224,12 +224,12 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 		p.metrics.Refused(in.Dialect.Format(), ref.Reason)
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(limits.Seconds(ref.RetryAfter)))
-	status, kind := http.StatusTooManyRequests, llm.KindRateLimit
+	kind := llm.KindRateLimit
 	if ref.Reason == "limits_unavailable" {
-		status, kind = http.StatusServiceUnavailable, llm.KindUnavailable
+		kind = llm.KindUnavailable
 	}
 	noteAccess(w, ref.Reason, false)
-	in.Dialect.WriteError(w, status, kind, ref.Message)
+	in.Dialect.WriteError(w, kind, ref.Message)
 }
 
 // run walks the candidates and returns the request's outcome.
@@ -319,7 +319,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
 		out.ErrorMessage = "the gateway shut down before an upstream answered"
 		w.Header().Set("Retry-After", "1")
-		in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, "The gateway is restarting; retry the request.")
+		in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway is restarting; retry the request.")
 		return finish()
 	}
 	if r.Context().Err() != nil {
@@ -335,7 +335,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 			p.metrics.Refused(in.Dialect.Format(), "concurrency")
 		}
 		w.Header().Set("Retry-After", "1")
-		in.Dialect.WriteError(w, http.StatusTooManyRequests, llm.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
+		in.Dialect.WriteError(w, llm.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
 		return finish()
 	}
 	out.Status, out.StatusCode = llm.StatusFailed, http.StatusServiceUnavailable
@@ -353,7 +353,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		w.Header().Set("Retry-After", "1")
 	}
 	out.ErrorMessage = msg
-	in.Dialect.WriteError(w, http.StatusServiceUnavailable, llm.KindUnavailable, msg)
+	in.Dialect.WriteError(w, llm.KindUnavailable, msg)
 	return finish()
 }
 
