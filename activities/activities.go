@@ -93,10 +93,8 @@ func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (res FinalR
 		return FinalResult{}, invalid("outcome status " + string(in.Outcome.Status) + " is not final")
 	}
 	rec := store.FinalRecord{Meta: in.Meta, Plan: in.Plan, FirstByteAt: in.FirstByteAt, Outcome: in.Outcome}
-	for _, c := range in.Plan {
-		if c.Index == in.Outcome.CandidateIndex && c.SkippedReason == "" {
-			rec.ProviderID, rec.Provider, rec.EndpointID, rec.ProviderKeyID, rec.UpstreamModel = c.ProviderID, c.Provider, c.EndpointID, c.KeyID, c.UpstreamModel
-		}
+	if c, ok := in.Outcome.Answered(in.Plan); ok {
+		rec.ProviderID, rec.Provider, rec.EndpointID, rec.ProviderKeyID, rec.UpstreamModel = c.ProviderID, c.Provider, c.EndpointID, c.KeyID, c.UpstreamModel
 	}
 	res = FinalResult{Status: in.Outcome.Status, Provider: rec.Provider, TotalTokens: in.Outcome.Usage.TotalTokens()}
 	if rec.ProviderID != 0 {
@@ -121,29 +119,27 @@ func (a *Activities) RecordFinal(ctx context.Context, in FinalInput) (res FinalR
 }
 
 // price returns the request's cost, or nil when the model has no price
-// anywhere (recorded as cost unknown, never as zero).
+// anywhere (recorded as cost unknown, never as zero). It prices with
+// pricing.Quote, the rule the API charges budgets by.
 func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRecord) (*store.Cost, error) {
 	facts, err := a.Store.PricingFor(ctx, in.Meta.Model, rec.ProviderID, rec.ProviderKeyID)
 	if err != nil {
 		return nil, err
 	}
-	var p pricing.Price
-	switch {
-	case facts.Price != nil:
-		p = catalog.PriceFrom(*facts.Price)
-	default:
-		def, ok := a.Prices.Lookup(in.Meta.Model, rec.UpstreamModel)
-		if !ok {
-			if a.UnpricedHook != nil {
-				a.UnpricedHook(in.Meta.Model)
-			}
-			return nil, nil
-		}
-		p = def
+	var db *pricing.Price
+	if facts.Price != nil {
+		p := catalog.PriceFrom(*facts.Price)
+		db = &p
 	}
-	b := pricing.Cost(p, in.Outcome.Usage, pricing.Options{
+	b, ok := pricing.Quote(db, a.Prices, in.Meta.Model, rec.UpstreamModel, in.Outcome.Usage, pricing.Options{
 		Multiplier: facts.Multiplier, FreeTier: facts.FreeTier, Succeeded: in.Outcome.Status == llm.StatusCompleted,
 	})
+	if !ok {
+		if a.UnpricedHook != nil {
+			a.UnpricedHook(in.Meta.Model)
+		}
+		return nil, nil
+	}
 	snap, _ := json.Marshal(b.Rates)
 	return &store.Cost{
 		Input: b.Input, Output: b.Output, CacheRead: b.CacheRead, CacheWrite: b.CacheWrite, Request: b.Request,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"aether/internal/llm"
+	"aether/internal/accounting/contract"
 )
 
 // TestComposeRegistersEverySearchAttribute: the compose file's
@@ -17,7 +17,7 @@ func TestComposeRegistersEverySearchAttribute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sa := range llm.SearchAttributes {
+	for _, sa := range contract.SearchAttributes {
 		if !strings.Contains(string(b), sa.Name+"="+sa.Type) {
 			t.Errorf("docker-compose.temporal.yml does not create search attribute %s=%s", sa.Name, sa.Type)
 		}

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"aether/activities"
+	"aether/internal/accounting/contract"
 	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/secret"
 	"aether/internal/seed"
 	"aether/internal/testkit/testenv"
-	"aether/workflows"
 )
 
 const longContextYAML = `
@@ -65,7 +65,7 @@ func TestLongContextOneHourCacheWritesRecorded(t *testing.T) {
 		t.Run(tc.model, func(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Second)
 			id := "long-" + tc.model
-			in := workflows.RequestInput{
+			in := contract.RequestInput{
 				Meta: llm.RequestMeta{RequestID: id, UserID: userID, User: "alice", APIKeyID: keyID, Model: tc.model,
 					Format: llm.FormatAnthropic, Operation: llm.OpGenerate, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
 				Plan: []llm.Candidate{{Index: 0, ProviderID: providerID, Provider: "p1", KeyID: pk, KeyName: "k1", UpstreamModel: tc.model}},
@@ -76,7 +76,7 @@ func TestLongContextOneHourCacheWritesRecorded(t *testing.T) {
 			}
 			fx := &fixture{st: st, acts: acts}
 			env := fx.env(t)
-			env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+			env.ExecuteWorkflow(contract.RequestWorkflow, in)
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
-	"aether/workflows"
+	"aether/internal/accounting/contract"
 )
 
 // TestMemoSummaryHasCost: the Temporal UI's one-line summary of a finished
@@ -29,12 +29,12 @@ func TestMemoSummaryHasCost(t *testing.T) {
 				in.Outcome = success(fx, 0, in.Meta.ReceivedAt)
 			} else {
 				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(workflows.SignalEvents, workflows.Event{Outcome: success(fx, 0, in.Meta.ReceivedAt)})
+					env.SignalWorkflow(contract.SignalEvents, contract.Event{Outcome: success(fx, 0, in.Meta.ReceivedAt)})
 				}, time.Second)
 			}
 			// What the shipper sets in the start call; later upserts
 			// replace it.
-			_, memo := workflows.StartOptions(in)
+			_, memo := contract.StartOptions(in)
 			summary, _ := memo["summary"].(string)
 			if err := env.SetMemoOnStart(memo); err != nil {
 				t.Fatal(err)
@@ -42,7 +42,7 @@ func TestMemoSummaryHasCost(t *testing.T) {
 			env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
 				summary, _ = args.Get(0).(map[string]any)["summary"].(string)
 			}).Return(nil)
-			env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+			env.ExecuteWorkflow(contract.RequestWorkflow, in)
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}

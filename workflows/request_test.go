@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"aether/activities"
+	"aether/internal/accounting/contract"
 	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/secret"
@@ -73,9 +74,9 @@ func newFixture(t *testing.T) *fixture {
 	return fx
 }
 
-func (fx *fixture) input(id string, stream bool) workflows.RequestInput {
+func (fx *fixture) input(id string, stream bool) contract.RequestInput {
 	now := time.Now().UTC().Truncate(time.Second)
-	return workflows.RequestInput{
+	return contract.RequestInput{
 		Meta: llm.RequestMeta{RequestID: id, UserID: fx.userID, User: "alice", APIKeyID: fx.keyID, Model: "claude",
 			Format: llm.FormatAnthropic, Operation: llm.OpGenerate, Stream: stream, ReceivedAt: now, Deadline: now.Add(10 * time.Minute)},
 		Plan: []llm.Candidate{
@@ -99,7 +100,7 @@ func success(fx *fixture, idx int, at time.Time) *llm.Outcome {
 func (fx *fixture) env(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: workflows.RequestWorkflow})
+	env.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: contract.RequestWorkflow})
 	env.RegisterActivity(fx.acts)
 	return env
 }
@@ -143,11 +144,11 @@ func TestAlreadyFinishedRequest(t *testing.T) {
 	env := fx.env(t)
 	in := fx.input("wf-normal", false)
 	in.Outcome = success(fx, 0, in.Meta.ReceivedAt)
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: %v", env.GetWorkflowError())
 	}
-	var st workflows.State
+	var st contract.State
 	_ = env.GetWorkflowResult(&st)
 	if st.Status != llm.StatusCompleted || !st.CostKnown || st.TotalTokens != 3600 {
 		t.Fatalf("state %+v", st)
@@ -169,15 +170,15 @@ func TestRunningThenSignals(t *testing.T) {
 	in := fx.input("wf-stream", true)
 	var midStatus llm.Status
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{FirstByteAt: in.Meta.ReceivedAt.Add(300 * time.Millisecond)})
+		env.SignalWorkflow(contract.SignalEvents, contract.Event{FirstByteAt: in.Meta.ReceivedAt.Add(300 * time.Millisecond)})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(workflows.QueryState)
+		v, err := env.QueryWorkflow(contract.QueryState)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		var st workflows.State
+		var st contract.State
 		_ = v.Get(&st)
 		midStatus = st.Status
 		if got := fx.row(t, "wf-stream").status; got != "streaming" {
@@ -185,9 +186,9 @@ func TestRunningThenSignals(t *testing.T) {
 		}
 	}, 2*time.Second)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{Outcome: success(fx, 0, in.Meta.ReceivedAt)})
+		env.SignalWorkflow(contract.SignalEvents, contract.Event{Outcome: success(fx, 0, in.Meta.ReceivedAt)})
 	}, 3*time.Second)
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestFailoverAttempts(t *testing.T) {
 	}
 	out.BreakerChanges = []llm.BreakerChange{{KeyID: fx.pk1, State: "open", At: at, OpenUntil: at.Add(time.Hour)}}
 	in.Outcome = out
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestCancelledWithPartialUsage(t *testing.T) {
 	in.Outcome = &llm.Outcome{Status: llm.StatusCancelled, StatusCode: 499, ErrorClass: llm.ErrClientCancelled, CandidateIndex: 0, Usage: partial,
 		Attempts:   []llm.Attempt{{CandidateIndex: 0, KeyID: fx.pk1, Outcome: llm.OutcomeCancelled, StatusCode: 499, StartedAt: in.Meta.ReceivedAt}},
 		FinishedAt: in.Meta.ReceivedAt.Add(3 * time.Second)}
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestInterruptedAtDeadline(t *testing.T) {
 	env := fx.env(t)
 	in := fx.input("wf-interrupted", true)
 	env.SetStartTime(in.Meta.ReceivedAt)
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,11 +302,11 @@ func TestDuplicateAndOutOfOrderEvents(t *testing.T) {
 	in := fx.input("wf-dup", true)
 	out := success(fx, 0, in.Meta.ReceivedAt)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{Outcome: out})
-		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{Outcome: out})
-		env.SignalWorkflow(workflows.SignalEvents, workflows.Event{FirstByteAt: in.Meta.ReceivedAt.Add(time.Second)})
+		env.SignalWorkflow(contract.SignalEvents, contract.Event{Outcome: out})
+		env.SignalWorkflow(contract.SignalEvents, contract.Event{Outcome: out})
+		env.SignalWorkflow(contract.SignalEvents, contract.Event{FirstByteAt: in.Meta.ReceivedAt.Add(time.Second)})
 	}, time.Second)
-	env.ExecuteWorkflow(workflows.RequestWorkflow, in)
+	env.ExecuteWorkflow(contract.RequestWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"aether/internal/accounting/contract"
 	"aether/internal/llm"
-	"aether/workflows"
 )
 
 // DescribeWorkflow answers with the memo the workflow was started with, as
@@ -30,7 +30,7 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 	if !ok {
 		return nil, serviceerror.NewNotFound("no such workflow")
 	}
-	_, memo := workflows.StartOptions(in)
+	_, memo := contract.StartOptions(in)
 	fields := map[string]*commonpb.Payload{}
 	for k, v := range memo {
 		p, err := converter.GetDefaultDataConverter().ToPayload(v)
@@ -56,8 +56,8 @@ func TestConflictingWorkflowIsNotDelivered(t *testing.T) {
 	taken.APIKeyID = 1
 	foreign := taken
 	foreign.APIKeyID, foreign.ReceivedAt = 2, taken.ReceivedAt.Add(-time.Minute)
-	ft.starts["taken"] = workflows.RequestInput{Meta: foreign} // running, another request's
-	ft.starts["mine"] = workflows.RequestInput{Meta: mine}     // a previous run's start of this one
+	ft.starts["taken"] = contract.RequestInput{Meta: foreign} // running, another request's
+	ft.starts["mine"] = contract.RequestInput{Meta: mine}     // a previous run's start of this one
 
 	j, err := OpenJournal(JournalConfig{Dir: t.TempDir()})
 	if err != nil {

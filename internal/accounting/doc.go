@@ -3,6 +3,36 @@
 // delivers them to Temporal, one workflow per request, which writes them
 // to Postgres. The hot path never waits on Temporal or Postgres.
 //
+// # The event flow
+//
+//	proxy (internal/proxy)           Started, FirstByte, Finished
+//	  │
+//	  ▼
+//	Recorder (recorder.go)           one JSON event per call
+//	  │
+//	  ▼
+//	Journal (journal.go)             segment files; one writer, group
+//	  │                              commit: one write + fsync per batch
+//	  ▼
+//	Shipper (shipper.go)             merges a request's events; one
+//	  │                              Temporal call per request at a time
+//	  ▼
+//	accounting/contract              workflow name, signal, payloads,
+//	  │                              search attributes, workflow ID
+//	  ▼
+//	workflow (workflows/request.go)  one per request, ID = request ID
+//	  │                              (runs in the worker)
+//	  ▼
+//	activities (activities/)         RecordProgress, RecordFinal
+//	  │
+//	  ▼
+//	Postgres (internal/store)        the request row, attempts, spend
+//
+// Everything above the contract runs in the API process; the workflow
+// and the activities run in the worker. The API reaches them only through
+// the contract, by the workflow's registered name, and never links their
+// code.
+//
 // # The journal
 //
 // Journal is an append-only log of segment files with one writer goroutine

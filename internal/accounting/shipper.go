@@ -13,52 +13,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"aether/internal/accounting/contract"
 	"aether/internal/llm"
-	"aether/workflows"
 )
-
-// event is one journal entry: a request's start, first byte, or end. It
-// holds IDs, counts and statuses only, never a body or a key.
-type event struct {
-	Kind    string           `json:"k"` // started, first_byte, finished
-	ID      string           `json:"id"`
-	Meta    *llm.RequestMeta `json:"meta,omitempty"`
-	Plan    []llm.Candidate  `json:"plan,omitempty"`
-	At      time.Time        `json:"at,omitzero"`
-	Outcome *llm.Outcome     `json:"out,omitempty"`
-}
-
-// Recorder implements proxy.Recorder on a Journal.
-type Recorder struct {
-	J *Journal
-	// Durable makes Started wait until the start event is on disk, so a
-	// request is served only while its record can be kept (fail-closed
-	// accounting). It costs the request one group commit before the
-	// upstream is called. Without it Started only queues the event.
-	Durable bool
-}
-
-// Started implements proxy.Recorder.
-func (r *Recorder) Started(meta llm.RequestMeta, plan []llm.Candidate) error {
-	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
-	if r.Durable {
-		return r.J.AppendDurable(b)
-	}
-	return r.J.Append(b)
-}
-
-// FirstByte implements proxy.Recorder. An event the journal cannot take
-// any more (it closed) is logged in full by the journal itself.
-func (r *Recorder) FirstByte(id string, at time.Time) {
-	b, _ := json.Marshal(event{Kind: "first_byte", ID: id, At: at})
-	_ = r.J.AppendFollowUp(b)
-}
-
-// Finished implements proxy.Recorder.
-func (r *Recorder) Finished(id string, out llm.Outcome) {
-	b, _ := json.Marshal(event{Kind: "finished", ID: id, Outcome: &out})
-	_ = r.J.AppendFollowUp(b)
-}
 
 // Starter is the part of the Temporal client the shipper uses.
 type Starter interface {
@@ -365,7 +322,7 @@ func isAlreadyStarted(err error) bool {
 // request's workflow: delivering to it would overwrite its outcome and
 // leave this request unrecorded and uncharged, and counting it delivered
 // would let the limiter drop its pending cost (issue 8). The two are told
-// apart by workflows.Fingerprint (receive time, user and key), kept in the
+// apart by contract.Fingerprint (receive time, user and key), kept in the
 // workflow's memo at start and read back with DescribeWorkflow.
 // A workflow without one predates fingerprints and is taken as the
 // request's own.
@@ -394,10 +351,11 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	covered := append([]uint64(nil), p.seqs...)
 	s.mu.Unlock()
 
-	input := workflows.RequestInput{Meta: meta, Plan: plan, FirstByteAt: firstByte, Outcome: outcome}
-	attrs, memo := workflows.StartOptions(input)
+	wid := contract.WorkflowID(meta.RequestID)
+	input := contract.RequestInput{Meta: meta, Plan: plan, FirstByteAt: firstByte, Outcome: outcome}
+	attrs, memo := contract.StartOptions(input)
 	opts := client.StartWorkflowOptions{
-		ID:                    meta.RequestID,
+		ID:                    wid,
 		TaskQueue:             s.cfg.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		// A request ID names exactly one request: never start it twice.
@@ -410,12 +368,13 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	var err error
 	delivered, conflict, theirs := false, false, ""
 	if !started {
-		_, err = s.c.ExecuteWorkflow(cctx, opts, workflows.RequestWorkflow, input)
+		// By the registered type name: the API never links the workflow.
+		_, err = s.c.ExecuteWorkflow(cctx, opts, contract.RequestWorkflow, input)
 		if err == nil {
 			delivered = true
 		} else if isAlreadyStarted(err) {
-			if theirs, err = s.fingerprint(cctx, meta.RequestID); err == nil {
-				if theirs == "" || theirs == workflows.Fingerprint(meta) {
+			if theirs, err = s.fingerprint(cctx, wid); err == nil {
+				if theirs == "" || theirs == contract.Fingerprint(meta) {
 					started = true // ours, from an earlier call: deliver the rest by signal
 				} else {
 					conflict = true
@@ -424,15 +383,15 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 		}
 	}
 	if started && !delivered {
-		ev := workflows.Event{FirstByteAt: firstByte, Outcome: outcome}
+		ev := contract.Event{FirstByteAt: firstByte, Outcome: outcome}
 		if meta.Model == "" {
-			err = s.c.SignalWorkflow(cctx, meta.RequestID, "", workflows.SignalEvents, ev)
+			err = s.c.SignalWorkflow(cctx, wid, "", contract.SignalEvents, ev)
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
 				err = nil // closed and gone: delivered long ago
 			}
 		} else {
-			_, err = s.c.SignalWithStartWorkflow(cctx, meta.RequestID, workflows.SignalEvents, ev, opts, workflows.RequestWorkflow, input)
+			_, err = s.c.SignalWithStartWorkflow(cctx, wid, contract.SignalEvents, ev, opts, contract.RequestWorkflow, input)
 		}
 		if isAlreadyStarted(err) {
 			// The workflow already closed: everything was delivered before.
@@ -493,7 +452,7 @@ func (s *Shipper) fingerprint(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f := d.Memo.GetFields()[workflows.MemoFingerprint]
+	f := d.Memo.GetFields()[contract.MemoFingerprint]
 	if f == nil {
 		return "", nil
 	}
@@ -524,7 +483,7 @@ func (s *Shipper) releaseConflict(p *pending, n int) {
 		rec, _ := json.Marshal(conflictRecord{RequestID: p.id, Meta: p.meta, Plan: p.plan, FirstByteAt: p.firstByte, Outcome: p.outcome, Seqs: seqs})
 		s.log.Error("accounting: request ID conflict: a workflow of another request holds this ID; "+
 			"these events are NOT recorded in Postgres and are released from the journal (this line is their only record)",
-			"request_id", p.id, "fingerprint", workflows.Fingerprint(*p.meta), "existing_fingerprint", p.conflictWith, "events", string(rec))
+			"request_id", p.id, "fingerprint", contract.Fingerprint(*p.meta), "existing_fingerprint", p.conflictWith, "events", string(rec))
 	}
 	for _, seq := range seqs {
 		s.acks.ack(seq)

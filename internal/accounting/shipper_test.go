@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"aether/internal/accounting/contract"
 	"aether/internal/llm"
-	"aether/workflows"
 )
 
 // fakeTemporal records what the shipper sends and can fail on demand. It
@@ -21,14 +21,14 @@ type fakeTemporal struct {
 	mu       sync.Mutex
 	down     bool
 	calls    int
-	starts   map[string]workflows.RequestInput
-	signals  map[string][]workflows.Event
+	starts   map[string]contract.RequestInput
+	signals  map[string][]contract.Event
 	closed   map[string]bool
 	startErr int // failing calls while down
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{starts: map[string]workflows.RequestInput{}, signals: map[string][]workflows.Event{}, closed: map[string]bool{}}
+	return &fakeTemporal{starts: map[string]contract.RequestInput{}, signals: map[string][]contract.Event{}, closed: map[string]bool{}}
 }
 
 var errDown = errors.New("connection refused")
@@ -44,7 +44,7 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	if _, ok := f.starts[o.ID]; ok {
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("exists", "", "")
 	}
-	in := args[0].(workflows.RequestInput)
+	in := args[0].(contract.RequestInput)
 	f.starts[o.ID] = in
 	if in.Outcome != nil {
 		f.closed[o.ID] = true
@@ -64,9 +64,9 @@ func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, id, _ string, 
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("closed", "", "")
 	}
 	if _, ok := f.starts[id]; !ok {
-		f.starts[id] = args[0].(workflows.RequestInput)
+		f.starts[id] = args[0].(contract.RequestInput)
 	}
-	ev := arg.(workflows.Event)
+	ev := arg.(contract.Event)
 	f.signals[id] = append(f.signals[id], ev)
 	if ev.Outcome != nil {
 		f.closed[id] = true
@@ -84,7 +84,7 @@ func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, _, _ string, arg an
 	if _, ok := f.starts[id]; !ok || f.closed[id] {
 		return serviceerror.NewNotFound("no such workflow")
 	}
-	f.signals[id] = append(f.signals[id], arg.(workflows.Event))
+	f.signals[id] = append(f.signals[id], arg.(contract.Event))
 	return nil
 }
 

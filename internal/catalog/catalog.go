@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"aether/internal/llm"
@@ -220,18 +221,25 @@ func PriceFrom(s store.Price) pricing.Price {
 	return p
 }
 
-// Cost estimates what a request cost from this snapshot's prices, for
-// budget checks between a request's end and its durable record. The
-// request workflow computes the recorded cost.
-func (s *Snapshot) Cost(modelID, providerID, keyID int64, u llm.Usage, succeeded bool) (llm.PicoUSD, bool) {
-	p := s.Price(modelID, providerID)
-	if p == nil {
-		return 0, false
+// defaultPrices is the embedded default price table, parsed once: the
+// fallback for models without a database price, as in the worker.
+var defaultPrices = sync.OnceValue(pricing.Defaults)
+
+// Cost is what a request that ended on candidate c cost, for budget checks
+// between its end and its durable record (the request workflow records
+// the cost). It prices with pricing.Quote, as the worker does: the
+// snapshot's database price, else the embedded default table. ok is false
+// when the model has no price anywhere.
+func (s *Snapshot) Cost(m *Model, c llm.Candidate, u llm.Usage, succeeded bool) (llm.PicoUSD, bool) {
+	var db *pricing.Price
+	if p := s.Price(m.ID, c.ProviderID); p != nil {
+		pp := PriceFrom(*p)
+		db = &pp
 	}
-	k := s.keysByID[keyID]
 	opts := pricing.Options{Multiplier: 1_000_000, Succeeded: succeeded}
-	if k != nil {
+	if k := s.keysByID[c.KeyID]; k != nil {
 		opts.Multiplier, opts.FreeTier = k.RateMultiplier, k.FreeTier
 	}
-	return pricing.Cost(PriceFrom(*p), u, opts).Total, true
+	b, ok := pricing.Quote(db, defaultPrices(), m.Name, c.UpstreamModel, u, opts)
+	return b.Total, ok
 }

@@ -24,7 +24,7 @@ func TestAdminLongContextOneHourPrice(t *testing.T) {
 		if !ok {
 			t.Fatal("model missing from the snapshot")
 		}
-		c, ok := snap.Cost(m.ID, 0, 0, long, true)
+		c, ok := snap.Cost(m, llm.Candidate{}, long, true)
 		if !ok {
 			t.Fatal("no price")
 		}

@@ -12,10 +12,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"aether/internal/accounting/contract"
 	"aether/internal/config"
 	"aether/internal/llm"
 	"aether/internal/testkit/gatewaytest"
-	"aether/workflows"
 )
 
 // outcomeTemporal keeps the final outcome the shipper delivers for each
@@ -41,17 +41,17 @@ func (o *outcomeTemporal) get(id string) (llm.Outcome, bool) {
 }
 
 func (o *outcomeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
-	o.keep(opts.ID, args[0].(workflows.RequestInput).Outcome)
+	o.keep(opts.ID, args[0].(contract.RequestInput).Outcome)
 	return nil, nil
 }
 
 func (o *outcomeTemporal) SignalWithStartWorkflow(_ context.Context, id, _ string, arg any, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
-	o.keep(id, arg.(workflows.Event).Outcome)
+	o.keep(id, arg.(contract.Event).Outcome)
 	return nil, nil
 }
 
 func (o *outcomeTemporal) SignalWorkflow(_ context.Context, id, _, _ string, arg any) error {
-	o.keep(id, arg.(workflows.Event).Outcome)
+	o.keep(id, arg.(contract.Event).Outcome)
 	return nil
 }
 

@@ -111,6 +111,20 @@ type Outcome struct {
 	BreakerChanges []BreakerChange `json:"breaker_changes,omitempty"`
 }
 
+// Answered returns the candidate that answered the request: the one of
+// plan whose Index is CandidateIndex, unless it was skipped. ok is false
+// when no candidate answered (CandidateIndex -1) or the plan lacks it.
+// plan may be the routing plan's candidates alone or the whole recorded
+// plan with the skipped ones after them.
+func (o Outcome) Answered(plan []Candidate) (c Candidate, ok bool) {
+	for _, c := range plan {
+		if c.Index == o.CandidateIndex && c.SkippedReason == "" {
+			return c, true
+		}
+	}
+	return Candidate{}, false
+}
+
 // BreakerChange is one provider key's breaker moving to State at At. An
 // open breaker refuses the key until OpenUntil.
 type BreakerChange struct {

@@ -186,17 +186,14 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	out := p.run(w, r, in, snap, plan, meta, billable)
 	if billable {
 		p.recorder.Finished(in.RequestID, out)
-		if p.limits != nil && out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
-			c := plan.Candidates[out.CandidateIndex]
-			if cost, ok := snap.Cost(plan.Model.ID, c.ProviderID, c.KeyID, out.Usage, out.Status == llm.StatusCompleted); ok {
-				p.limits.Ended(in.Caller, in.RequestID, cost, p.now())
-			}
+	}
+	answered, ok := out.Answered(plan.Candidates)
+	if billable && ok && p.limits != nil {
+		if cost, priced := snap.Cost(plan.Model, answered, out.Usage, out.Status == llm.StatusCompleted); priced {
+			p.limits.Ended(in.Caller, in.RequestID, cost, p.now())
 		}
 	}
-	provider := ""
-	if out.CandidateIndex >= 0 && out.CandidateIndex < len(plan.Candidates) {
-		provider = plan.Candidates[out.CandidateIndex].Provider
-	}
+	provider := answered.Provider
 	if p.metrics != nil {
 		p.metrics.Request(in.Dialect.Format(), plan.Model.Name, provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
 	}

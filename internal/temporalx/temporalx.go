@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"aether/internal/llm"
+	"aether/internal/accounting/contract"
 )
 
 // Options returns client options for address and namespace, logging
@@ -50,7 +50,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("list search attributes: %w", err)
 	}
 	missing := map[string]enums.IndexedValueType{}
-	for _, sa := range llm.SearchAttributes {
+	for _, sa := range contract.SearchAttributes {
 		if _, ok := have.CustomAttributes[sa.Name]; !ok {
 			missing[sa.Name] = types[sa.Type]
 		}
@@ -68,7 +68,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 
 func keys(m map[string]enums.IndexedValueType) []string {
 	var out []string
-	for _, sa := range llm.SearchAttributes {
+	for _, sa := range contract.SearchAttributes {
 		if _, ok := m[sa.Name]; ok {
 			out = append(out, sa.Name)
 		}

@@ -85,3 +85,23 @@ func TestIsTooling(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIDoesNotLinkWorker fails when the API binary depends on the
+// worker's code: the API talks to the request workflow only through the
+// accounting contract (internal/accounting/contract), never by linking the
+// workflow or the activities that write to Postgres.
+func TestAPIDoesNotLinkWorker(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "aether/cmd/api").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps aether/cmd/api listed only %d packages", len(deps))
+	}
+	for _, d := range deps {
+		if d == "aether/workflows" || d == "aether/activities" {
+			t.Errorf("aether/cmd/api depends on %s", d)
+		}
+	}
+}

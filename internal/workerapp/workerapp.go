@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"aether/activities"
+	"aether/internal/accounting/contract"
 	"aether/internal/config"
 	"aether/internal/metrics"
 	"aether/internal/pricing"
@@ -117,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // Register adds Aether's workflows and activities to a worker (also used
 // by tests and the replayer).
 func Register(w worker.Registry, a *activities.Activities) {
-	w.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: workflows.RequestWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: contract.RequestWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.Cleanup, workflow.RegisterOptions{Name: workflows.CleanupWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.Rollup, workflow.RegisterOptions{Name: workflows.RollupWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.BudgetReset, workflow.RegisterOptions{Name: workflows.BudgetResetWorkflow})

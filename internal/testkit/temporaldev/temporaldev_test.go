@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"aether/internal/llm"
+	"aether/internal/accounting/contract"
 	"aether/internal/testkit/temporaldev"
 )
 
@@ -32,7 +32,7 @@ func TestStartRegistersSearchAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sa := range llm.SearchAttributes {
+	for _, sa := range contract.SearchAttributes {
 		typ, ok := resp.CustomAttributes[sa.Name]
 		if !ok {
 			t.Errorf("search attribute %s not registered", sa.Name)
