@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/accounting"
+	"aether/internal/admin"
 	"aether/internal/breaker"
 	"aether/internal/catalog"
 	"aether/internal/config"
@@ -156,7 +157,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		Log:                  log,
 		Observer:             s.Metrics,
 		Metrics:              promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
-		Admin: httpapi.AdminConfig{
+		Admin: admin.Config{
 			Token: cfg.AdminToken, Store: st, Breakers: s.Breakers, TemporalUIURL: cfg.TemporalUIURL,
 			Namespace: cfg.TemporalNamespace, Refresh: s.Catalog.Load,
 		},

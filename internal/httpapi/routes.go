@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"aether/internal/admin"
 	"aether/internal/anthropic"
 	"aether/internal/catalog"
 	"aether/internal/gemini"
@@ -36,8 +37,9 @@ type Config struct {
 	Observer Observer
 	// Metrics serves GET /metrics (Prometheus text format).
 	Metrics http.Handler
-	// Admin configures /admin/v1; it is off when Admin.Token is empty.
-	Admin AdminConfig
+	// Admin configures /admin/v1 (internal/admin); it is off when
+	// Admin.Token is empty.
+	Admin admin.Config
 	// Extra mounts more handlers (admin API, /metrics) on the same router.
 	Extra func(r chi.Router)
 }
@@ -95,11 +97,9 @@ func (s *Server) Routes() http.Handler {
 		r.With(s.modelsAuth).Get("/v1/models/{id}", s.getModel)
 	})
 	if s.cfg.Admin.Token != "" {
-		r.Route("/admin/v1", (&admin{cfg: s.cfg.Admin}).routes)
+		r.Mount("/admin/v1", admin.New(s.cfg.Admin).Routes())
 	} else {
-		r.HandleFunc("/admin/v1/*", func(w http.ResponseWriter, _ *http.Request) {
-			adminFail(w, llm.KindDisabled, "The admin API is off: set AETHER_ADMIN_TOKEN to turn it on.")
-		})
+		r.HandleFunc("/admin/v1/*", admin.Disabled)
 	}
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(r)

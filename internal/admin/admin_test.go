@@ -1,4 +1,4 @@
-package httpapi_test
+package admin_test
 
 import (
 	"bytes"
@@ -61,6 +61,32 @@ func fields(v map[string]any) []string {
 		out = append(out, f.(map[string]any)["field"].(string))
 	}
 	return out
+}
+
+// post sends a client request through the gateway, which the tests use to
+// see an admin change take effect.
+func post(t *testing.T, g *gatewaytest.Gateway, path, body string, header map[string]string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func bearer() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + gatewaytest.Key}
 }
 
 func newAdmin(t *testing.T) (*gatewaytest.Gateway, adminClient) {
