@@ -50,7 +50,9 @@ func TestCleanupDeletesInBoundedBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res workflows.CleanupResult
-	_ = env.GetWorkflowResult(&res)
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
 	if res.Deleted["requests"] != 2500 || res.Deleted["request_attempts"] != 2500 || res.Deleted["audit_log"] != 1200 {
 		t.Fatalf("deleted %v", res.Deleted)
 	}
@@ -65,7 +67,9 @@ func TestCleanupDeletesInBoundedBatches(t *testing.T) {
 		t.Fatalf("%d batches for 6200 rows at 1000 each: %v", len(batches), batches)
 	}
 	var left, recent int
-	_ = fx.st.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE request_id LIKE 'old-%'), count(*) FILTER (WHERE request_id LIKE 'new-%') FROM requests`).Scan(&left, &recent)
+	if err := fx.st.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE request_id LIKE 'old-%'), count(*) FILTER (WHERE request_id LIKE 'new-%') FROM requests`).Scan(&left, &recent); err != nil {
+		t.Fatal(err)
+	}
 	if left != 0 || recent != 30 {
 		t.Fatalf("after cleanup: %d old, %d recent requests", left, recent)
 	}
@@ -91,7 +95,9 @@ func TestRollupAndBudgetReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res activities.RollupResult
-	_ = env.GetWorkflowResult(&res)
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
 	if len(res.Days) != 2 || res.Days[0] != day.Format(time.DateOnly) {
 		t.Fatalf("rolled up days %v", res.Days)
 	}

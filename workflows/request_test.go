@@ -149,7 +149,9 @@ func TestAlreadyFinishedRequest(t *testing.T) {
 		t.Fatalf("workflow: %v", env.GetWorkflowError())
 	}
 	var st contract.State
-	_ = env.GetWorkflowResult(&st)
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
 	if st.Status != llm.StatusCompleted || !st.CostKnown || st.TotalTokens != 3600 {
 		t.Fatalf("state %+v", st)
 	}
@@ -233,10 +235,15 @@ func TestFailoverAttempts(t *testing.T) {
 	for rows.Next() {
 		var seq int
 		var o, c, s string
-		_ = rows.Scan(&seq, &o, &c, &s)
+		if err := rows.Scan(&seq, &o, &c, &s); err != nil {
+			t.Fatal(err)
+		}
 		got = append(got, o+"/"+c+s)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"failed/upstream_5xx", "success/", "skipped/breaker_open"}
 	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Fatalf("attempt rows %v, want %v", got, want)
@@ -250,8 +257,15 @@ func TestFailoverAttempts(t *testing.T) {
 	if state != "open" || fails != 1 || succ != 1 {
 		t.Fatalf("health: state %s failures %d successes %d", state, fails, succ)
 	}
-	open, _ := fx.st.OpenBreakers(context.Background())
-	_ = open // open_until is in 2026 test time; read path covered in httpapi tests
+	// The durable breaker is open until the time the event carried, and
+	// the API's start-up read (OpenBreakers) finds it; k2 is not open.
+	open, err := fx.st.OpenBreakers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until, ok := open[fx.pk1]; !ok || !until.Equal(at.Add(time.Hour)) || len(open) != 1 {
+		t.Fatalf("open breakers %v, want k1 (%d) open until %v", open, fx.pk1, at.Add(time.Hour))
+	}
 }
 
 func TestCancelledWithPartialUsage(t *testing.T) {
@@ -327,7 +341,9 @@ func TestDuplicateAndOutOfOrderEvents(t *testing.T) {
 		t.Fatalf("charged twice: user %s key %s", u, k)
 	}
 	var audits int
-	_ = fx.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE request_id = 'wf-dup'`).Scan(&audits)
+	if err := fx.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE request_id = 'wf-dup'`).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
 	if audits != 1 {
 		t.Fatalf("%d audit lines", audits)
 	}
@@ -346,7 +362,9 @@ func TestUnpricedModelRecordsCostUnknown(t *testing.T) {
 	}
 	var known bool
 	var total *string
-	_ = fx.st.Pool.QueryRow(context.Background(), `SELECT cost_known, total_cost_usd::text FROM requests WHERE request_id = 'wf-unpriced'`).Scan(&known, &total)
+	if err := fx.st.Pool.QueryRow(context.Background(), `SELECT cost_known, total_cost_usd::text FROM requests WHERE request_id = 'wf-unpriced'`).Scan(&known, &total); err != nil {
+		t.Fatal(err)
+	}
 	if known || total != nil {
 		t.Fatalf("unpriced request stored cost_known=%v total=%v (want unknown, not zero)", known, total)
 	}
