@@ -57,16 +57,27 @@ func TestApplyDevConfigIsIdempotent(t *testing.T) {
 	for _, tb := range tables {
 		counts[tb] = count(t, s, tb)
 	}
-	rows, _ := s.Pool.Query(ctx, `SELECT name, id FROM models`)
+	rows, err := s.Pool.Query(ctx, `SELECT name, id FROM models`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
 		var n string
 		var id int64
-		_ = rows.Scan(&n, &id)
+		if err := rows.Scan(&n, &id); err != nil {
+			t.Fatal(err)
+		}
 		ids[n] = id
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 
-	f2, _ := seed.Load("../../config/dev.yaml", noEnv)
+	f2, err := seed.Load("../../config/dev.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := seed.Apply(ctx, s, f2); err != nil {
 		t.Fatal(err)
 	}
