@@ -1,6 +1,6 @@
 // Package catalog holds the API's in-memory snapshot of configuration
 // (providers, endpoints, keys, models, prices, users, gateway keys), so auth,
-// routing and pricing never wait on Postgres (DEVELOPERS.md). A Watcher
+// routing and pricing never wait on Postgres. A Watcher
 // polls one version counter and swaps in a new immutable Snapshot when
 // configuration changed.
 package catalog

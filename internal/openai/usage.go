@@ -10,7 +10,7 @@ import (
 // usageJSON covers both APIs: Chat Completions (prompt_tokens,
 // completion_tokens) and Responses (input_tokens, output_tokens). In both,
 // the input count includes cached tokens and the output count includes
-// reasoning tokens (reference/clients.md).
+// reasoning tokens (docs/wire-formats.md, "Usage semantics per provider").
 type usageJSON struct {
 	PromptTokens        int64 `json:"prompt_tokens"`
 	CompletionTokens    int64 `json:"completion_tokens"`
