@@ -40,8 +40,6 @@ type Config struct {
 	// Admin configures /admin/v1 (internal/admin); it is off when
 	// Admin.Token is empty.
 	Admin admin.Config
-	// Extra mounts more handlers (admin API, /metrics) on the same router.
-	Extra func(r chi.Router)
 }
 
 // Server holds the handlers' dependencies.
@@ -69,7 +67,9 @@ var (
 	dGemini    = gemini.Dialect{}
 )
 
-// Routes builds the router: all routes in one place (STYLE.md rule 7).
+// Routes builds the router: every client-facing route is listed here; the
+// admin API's routes are listed in internal/admin's Routes, mounted at
+// /admin/v1.
 func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
@@ -100,9 +100,6 @@ func (s *Server) Routes() http.Handler {
 		r.Mount("/admin/v1", admin.New(s.cfg.Admin).Routes())
 	} else {
 		r.HandleFunc("/admin/v1/*", admin.Disabled)
-	}
-	if s.cfg.Extra != nil {
-		s.cfg.Extra(r)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, dialectFor(r), llm.KindNotFound, reasonNotFound, fmt.Sprintf("Unknown path %.64q", r.URL.Path))
