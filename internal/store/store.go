@@ -1,6 +1,11 @@
-// Package store is Aether's Postgres access: migrations, the configuration
-// the API snapshots, and the idempotent writes of the accounting activities.
-// SQL lives here and nowhere else (STYLE.md rule 16).
+// Package store is Aether's Postgres access, and the only package that
+// holds SQL. Its files follow the subjects: configuration (config.go types,
+// config_read.go, config_write.go), the request rows the accounting
+// activities write idempotently (requests.go) and the admin API reads
+// (requests_read.go), provider keys' breaker state (breakers.go), pricing
+// facts and spend (spend.go), retention (retention.go) and the daily rollup
+// (rollup.go), and the migrations (migrate.go). Every method is typed by
+// subject; no caller passes a table name.
 package store
 
 import (
@@ -54,7 +59,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 func (s *Store) Close() { s.Pool.Close() }
 
 // interpretError translates driver errors into the package's sentinels in
-// one place (STYLE.md rule 17).
+// one place: no rows is ErrNotFound, a uniqueness violation ErrConflict, a
+// check or reference violation ErrInvalid.
 func interpretError(err error) error {
 	if err == nil {
 		return nil

@@ -1,6 +1,6 @@
 -- 001_init: Aether's whole schema. Money is NUMERIC (USD), never float.
 -- Token counts are BIGINT. Every table a request writes to is keyed so that
--- an activity retry is an upsert, not a second row (DEVELOPERS.md).
+-- an activity retry is an upsert, not a second row.
 
 -- config_version is bumped by a trigger on every configuration table, so API
 -- replicas poll one integer and reload their in-memory snapshot only when it
