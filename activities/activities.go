@@ -1,6 +1,8 @@
-// Package activities holds the request workflow's activities: the only code
-// that writes accounting to Postgres. Every method is idempotent on the
-// request ID, so Temporal may retry or replay it freely.
+// Package activities holds the worker's activities, the only code that
+// writes accounting to Postgres: the request workflow's RecordProgress and
+// RecordFinal, idempotent on the request ID, and the housekeeping batches
+// (retention cleanup, daily rollup, monthly budget reset), each safe to run
+// again. Temporal may retry or replay any of them freely.
 package activities
 
 import (

@@ -115,8 +115,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// Register adds Aether's workflows and activities to a worker (also used
-// by tests and the replayer).
+// Register adds Aether's workflows (the request workflow and the three
+// housekeeping ones) and its activities to the worker.
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Request, workflow.RegisterOptions{Name: contract.RequestWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.Cleanup, workflow.RegisterOptions{Name: workflows.CleanupWorkflow})
