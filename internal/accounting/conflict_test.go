@@ -80,7 +80,7 @@ func TestConflictingWorkflowIsNotDelivered(t *testing.T) {
 		rec.Finished(m.RequestID, done(llm.StatusCompleted))
 	}
 	eventually(t, "all released", func() bool { st := s.Stats(); return st.Pending == 0 && st.UnshippedSeqs == 0 })
-	eventually(t, "checkpoint past the conflict", func() bool { return j.ShippedSeq() == 9 })
+	eventually(t, "checkpoint past the conflict", func() bool { return shippedSeq(j) == 9 })
 
 	ft.mu.Lock()
 	if n := len(ft.signals["taken"]); n != 0 {

@@ -674,9 +674,6 @@ func (j *Journal) writeCheckpoint(seq uint64, open [][]byte) error {
 	return nil
 }
 
-// ShippedSeq returns the checkpoint: every entry up to it was delivered.
-func (j *Journal) ShippedSeq() uint64 { return j.shipped.Load() }
-
 // truncate deletes every segment whose entries are all <= shipped. The
 // current (last) segment is never deleted.
 func (j *Journal) truncate(shipped uint64) error {

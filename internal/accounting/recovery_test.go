@@ -23,7 +23,7 @@ func TestRestartClosesShippedOpenRequests(t *testing.T) {
 		_ = p.rec.Started(meta(id), nil)
 		p.rec.FirstByte(id, time.Now())
 	}
-	eventually(t, "starts shipped and checkpointed", func() bool { return p.j.ShippedSeq() >= 6 })
+	eventually(t, "starts shipped and checkpointed", func() bool { return shippedSeq(p.j) >= 6 })
 	ft.mu.Lock()
 	ft.down = true
 	ft.mu.Unlock()

@@ -165,7 +165,7 @@ func TestShortRequestShipsAsOneStart(t *testing.T) {
 	if calls != 20 {
 		t.Fatalf("%d Temporal calls for 20 short requests, want 20", calls)
 	}
-	eventually(t, "checkpoint", func() bool { return p.s.Stats().UnshippedSeqs == 0 && p.j.ShippedSeq() == 40 })
+	eventually(t, "checkpoint", func() bool { return p.s.Stats().UnshippedSeqs == 0 && shippedSeq(p.j) == 40 })
 }
 
 // TestLongRequestStartsThenSignals: a stream still running after the
