@@ -333,8 +333,12 @@ func TestAdminRequests(t *testing.T) {
 	ctx := context.Background()
 	st := g.Server.Store
 	var userID, keyID, providerID, pk int64
-	_ = st.Pool.QueryRow(ctx, `SELECT u.id, k.id FROM users u JOIN api_keys k ON k.user_id = u.id`).Scan(&userID, &keyID)
-	_ = st.Pool.QueryRow(ctx, `SELECT p.id, k.id FROM providers p JOIN provider_keys k ON k.provider_id = p.id WHERE p.name = 'p-openai' AND k.name = 'primary'`).Scan(&providerID, &pk)
+	if err := st.Pool.QueryRow(ctx, `SELECT u.id, k.id FROM users u JOIN api_keys k ON k.user_id = u.id`).Scan(&userID, &keyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Pool.QueryRow(ctx, `SELECT p.id, k.id FROM providers p JOIN provider_keys k ON k.provider_id = p.id WHERE p.name = 'p-openai' AND k.name = 'primary'`).Scan(&providerID, &pk); err != nil {
+		t.Fatal(err)
+	}
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	for i := range 25 {
 		status := llm.StatusCompleted
@@ -401,7 +405,9 @@ func TestAdminBreakerReset(t *testing.T) {
 	t.Parallel()
 	g, a := newAdmin(t)
 	var keyID int64
-	_ = g.Server.Store.Pool.QueryRow(context.Background(), `SELECT id FROM provider_keys WHERE name = 'primary' LIMIT 1`).Scan(&keyID)
+	if err := g.Server.Store.Pool.QueryRow(context.Background(), `SELECT id FROM provider_keys WHERE name = 'primary' LIMIT 1`).Scan(&keyID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.Server.Store.Pool.Exec(context.Background(), `INSERT INTO provider_key_health (provider_key_id, state, open_until, consecutive_failures)
 		VALUES ($1, 'open', now() + interval '1 hour', 9)`, keyID); err != nil {
 		t.Fatal(err)
@@ -421,7 +427,9 @@ func TestAdminBreakerReset(t *testing.T) {
 		t.Fatalf("reset: %d %s", code, body)
 	}
 	var state string
-	_ = g.Server.Store.Pool.QueryRow(context.Background(), `SELECT state FROM provider_key_health WHERE provider_key_id = $1`, keyID).Scan(&state)
+	if err := g.Server.Store.Pool.QueryRow(context.Background(), `SELECT state FROM provider_key_health WHERE provider_key_id = $1`, keyID).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
 	if state != "closed" {
 		t.Fatalf("durable state %s after reset", state)
 	}
@@ -448,7 +456,9 @@ func TestAdminPriceImport(t *testing.T) {
 		t.Fatalf("import result %s", body)
 	}
 	var in string
-	_ = g.Server.Store.Pool.QueryRow(context.Background(), `SELECT input_per_mtok::text FROM prices p JOIN models m ON m.id = p.model_id WHERE m.name = 'gpt-4.1'`).Scan(&in)
+	if err := g.Server.Store.Pool.QueryRow(context.Background(), `SELECT input_per_mtok::text FROM prices p JOIN models m ON m.id = p.model_id WHERE m.name = 'gpt-4.1'`).Scan(&in); err != nil {
+		t.Fatal(err)
+	}
 	if in != "2.000000000" {
 		t.Fatalf("imported input price %s", in)
 	}

@@ -25,8 +25,12 @@ func TestAggregatesCountLateRecords(t *testing.T) {
 	ctx := context.Background()
 	st := g.Server.Store
 	var userID, keyID, providerID, pk int64
-	_ = st.Pool.QueryRow(ctx, `SELECT u.id, k.id FROM users u JOIN api_keys k ON k.user_id = u.id`).Scan(&userID, &keyID)
-	_ = st.Pool.QueryRow(ctx, `SELECT p.id, k.id FROM providers p JOIN provider_keys k ON k.provider_id = p.id WHERE p.name = 'p-openai' AND k.name = 'primary'`).Scan(&providerID, &pk)
+	if err := st.Pool.QueryRow(ctx, `SELECT u.id, k.id FROM users u JOIN api_keys k ON k.user_id = u.id`).Scan(&userID, &keyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Pool.QueryRow(ctx, `SELECT p.id, k.id FROM providers p JOIN provider_keys k ON k.provider_id = p.id WHERE p.name = 'p-openai' AND k.name = 'primary'`).Scan(&providerID, &pk); err != nil {
+		t.Fatal(err)
+	}
 
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
 	from, to := day, day.AddDate(0, 0, 2)
