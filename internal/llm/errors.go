@@ -31,6 +31,11 @@ const (
 	// ErrShutdown: the gateway cut the request at its shutdown drain
 	// deadline; never counted against the provider key.
 	ErrShutdown ErrorClass = "shutdown"
+	// ErrUpstreamUnsupported: a 4xx whose body reads as this provider's
+	// limitation (an unknown model, an unsupported parameter). It fails
+	// over but is not held against the key: the text it is matched on can
+	// be the client's own, quoted back.
+	ErrUpstreamUnsupported ErrorClass = "upstream_unsupported"
 )
 
 // Classes of a stream that failed after its first byte reached the client

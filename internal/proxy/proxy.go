@@ -267,28 +267,15 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		started := p.now()
 		res := p.attempt(ctx, w, in, plan.Model, c, st)
 		release()
-		att := llm.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class}
+		// The verdict (fail over? count against the key? move affinity?)
+		// is the classification table's, not the proxy's.
+		v := upstream.Judge(res.class, res.committed)
+		att := llm.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class, Outcome: v.Outcome}
+		done(v.Breaker)
 		switch {
-		case res.class == llm.ErrNone:
-			att.Outcome = llm.OutcomeSuccess
-			done(breaker.Success)
+		case v.Breaker == breaker.Success:
 			p.affinity.Succeeded(in.Caller.Key.ID, plan.Model.ID, c.KeyID, p.now())
-		case res.class == llm.ErrClientCancelled || res.class == llm.ErrShutdown:
-			att.Outcome = llm.OutcomeCancelled
-			done(breaker.Ignored)
-		case res.class == llm.ErrClientRequest:
-			att.Outcome = llm.OutcomeClientError
-			done(breaker.Ignored)
-		case res.committed && res.class != llm.ErrUpstreamStreamError && res.class != llm.ErrStreamTruncated:
-			// Cut mid-stream: the key answered, so the breaker is not
-			// charged, but the request fails. A stream the upstream itself
-			// reported as failed, or ended without its terminal event, does
-			// count against the key (the default case).
-			att.Outcome = llm.OutcomeFailed
-			done(breaker.Ignored)
-		default:
-			att.Outcome = llm.OutcomeFailed
-			done(breaker.Failure)
+		case v.MoveAffinity:
 			p.affinity.Failed(in.Caller.Key.ID, plan.Model.ID, c.KeyID)
 		}
 		out.Attempts = append(out.Attempts, att)
@@ -303,7 +290,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 			p.metrics.Attempt(in.Dialect.Format(), c.Provider, res.class)
 		}
 		last = res
-		if res.committed || res.relayed || !upstream.FailsOver(res.class) {
+		if res.relayed || !v.FailOver {
 			out.CandidateIndex = c.Index
 			return finish()
 		}
@@ -421,11 +408,8 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		class := upstream.ClassifyStatus(resp.StatusCode, errBody)
-		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), errBody) {
-			class = llm.ErrHTMLPage
-		}
-		if class != llm.ErrClientRequest {
+		class := upstream.ClassifyResponse(resp.StatusCode, resp.Header.Get("Content-Type"), errBody)
+		if upstream.Judge(class, false).FailOver {
 			return attemptResult{class: class, status: resp.StatusCode}
 		}
 		// The request itself is at fault: hand the upstream's answer to

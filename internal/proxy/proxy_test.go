@@ -295,7 +295,9 @@ func TestFailoverVerdicts(t *testing.T) {
 		{"403 provider key", status(403, json, `{"error":{"message":"forbidden"}}`), llm.ErrUpstreamAuth, true, true},
 		{"402 account", status(402, json, `{"error":{"message":"billing"}}`), llm.ErrUpstreamAccount, true, true},
 		{"404 model unknown there", status(404, json, `{"error":{"message":"The model m-a does not exist","code":"model_not_found"}}`), llm.ErrUpstreamOther, true, true},
-		{"400 unsupported here", status(400, json, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`), llm.ErrUpstreamOther, true, true},
+		// Matched on free text the client may have written: fails over,
+		// never held against the key.
+		{"400 unsupported here", status(400, json, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`), llm.ErrUpstreamUnsupported, true, false},
 		{"html error page", status(502, "text/html", "<!DOCTYPE html><html>bad gateway</html>"), llm.ErrHTMLPage, true, true},
 		{"connection refused", nil, llm.ErrConnect, true, true},
 		// The request itself is at fault: every provider would refuse it.

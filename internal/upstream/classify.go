@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"strings"
 
+	"aether/internal/breaker"
 	"aether/internal/llm"
 )
 
-// This file is the one table deciding what an upstream error means: fail
-// over to the next candidate, or hand the error to the client because the
-// request itself is at fault.
+// This file is the one table deciding what an upstream outcome means: its
+// class (ClassifyResponse, ClassifyStatus), and what that class means for
+// the request and the provider key (Judge): fail over to the next
+// candidate or not, count against the key's breaker or not, move the
+// caller's affinity off the key or not.
 
 // keyFaults are 400 answers that blame the provider key or the account
 // behind it, although the status looks like the client's fault. They are
@@ -111,6 +114,10 @@ var clientErrorPatterns = [][]byte{
 // compatibilityPatterns mark a 4xx body as this provider's limitation
 // (an unsupported model or parameter): another provider may well accept the
 // same request, so these fail over even though they look like client errors.
+// They are matched on free text anywhere in the body, which may quote the
+// client's request, so the class they give (upstream_unsupported) is never
+// held against the key: a client must not be able to open the breakers with
+// its own bad requests.
 var compatibilityPatterns = [][]byte{
 	[]byte("model_not_found"),
 	[]byte("does not exist"),
@@ -144,7 +151,7 @@ func ClassifyStatus(status int, body []byte) llm.ErrorClass {
 		lower := bytes.ToLower(body)
 		for _, p := range compatibilityPatterns {
 			if bytes.Contains(lower, p) {
-				return llm.ErrUpstreamOther
+				return llm.ErrUpstreamUnsupported
 			}
 		}
 		for _, p := range clientErrorPatterns {
@@ -160,17 +167,70 @@ func ClassifyStatus(status int, body []byte) llm.ErrorClass {
 	return llm.ErrUpstreamOther // 404 (model unknown there), ...
 }
 
-// FailsOver reports whether an attempt that failed with class should move
-// on to the next candidate. Only client errors and client cancels stop the
-// loop.
-func FailsOver(class llm.ErrorClass) bool {
-	return class != llm.ErrClientRequest && class != llm.ErrClientCancelled
+// ClassifyResponse assigns an error class to a non-2xx upstream response:
+// an HTML page (a load balancer's or CDN's, not the API's) whatever its
+// status, else by status and (bounded) body.
+func ClassifyResponse(status int, contentType string, body []byte) llm.ErrorClass {
+	if LooksLikeHTML(contentType, body) {
+		return llm.ErrHTMLPage
+	}
+	return ClassifyStatus(status, body)
 }
 
-// CountsAgainstKey reports whether class is evidence that the provider key
-// is unhealthy (the circuit breaker counts it).
-func CountsAgainstKey(class llm.ErrorClass) bool {
-	return class != llm.ErrClientRequest && class != llm.ErrClientCancelled && class != llm.ErrNone
+// Verdict is what one attempt's outcome means for the request and for the
+// provider key that served it.
+type Verdict struct {
+	// Outcome is the attempt as recorded: llm.OutcomeSuccess,
+	// OutcomeFailed, OutcomeCancelled or OutcomeClientError.
+	Outcome string
+	// FailOver: the request moves on to the next candidate. Never after
+	// the commit point, when the client already has bytes.
+	FailOver bool
+	// Breaker is what the key's circuit breaker counts.
+	Breaker breaker.Outcome
+	// MoveAffinity: the caller's affinity leaves this key. (On a success
+	// it sticks to the key; otherwise it stays as it was.)
+	MoveAffinity bool
+}
+
+// Judge gives the verdict on an attempt that ended with class (llm.ErrNone
+// for a success); committed is true once bytes reached the client.
+//
+//   - A success counts for the key.
+//   - The client's own doing (a bad request, a cancel) and the gateway's
+//     shutdown say nothing about the key: ignored.
+//   - After the commit point there is no failover. A cut connection is
+//     ignored (the key did answer), but a stream the upstream reported as
+//     failed (upstream_stream_error) or ended without its terminal event
+//     (stream_truncated) counts against the key.
+//   - upstream_unsupported fails over and moves affinity, but is ignored
+//     by the breaker: its evidence is free text the client may have written.
+//   - Everything else before the commit point fails over and counts.
+func Judge(class llm.ErrorClass, committed bool) Verdict {
+	v := Verdict{FailOver: !committed && failsOver(class)}
+	switch {
+	case class == llm.ErrNone:
+		v.Outcome, v.Breaker = llm.OutcomeSuccess, breaker.Success
+	case class == llm.ErrClientCancelled || class == llm.ErrShutdown:
+		v.Outcome, v.Breaker = llm.OutcomeCancelled, breaker.Ignored
+	case class == llm.ErrClientRequest:
+		v.Outcome, v.Breaker = llm.OutcomeClientError, breaker.Ignored
+	case committed && class != llm.ErrUpstreamStreamError && class != llm.ErrStreamTruncated:
+		v.Outcome, v.Breaker = llm.OutcomeFailed, breaker.Ignored
+	case class == llm.ErrUpstreamUnsupported:
+		v.Outcome, v.Breaker, v.MoveAffinity = llm.OutcomeFailed, breaker.Ignored, true
+	default:
+		v.Outcome, v.Breaker, v.MoveAffinity = llm.OutcomeFailed, breaker.Failure, true
+	}
+	return v
+}
+
+// failsOver reports whether an attempt that failed before the commit point
+// with class should move on to the next candidate. Only a success, a
+// client error and a client cancel stop the loop (a shutdown stops it
+// through the request's context).
+func failsOver(class llm.ErrorClass) bool {
+	return class != llm.ErrNone && class != llm.ErrClientRequest && class != llm.ErrClientCancelled
 }
 
 // LooksLikeHTML reports whether a body that should be an API response is an

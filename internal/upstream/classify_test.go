@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"aether/internal/breaker"
 	"aether/internal/llm"
 )
 
@@ -25,7 +26,11 @@ func TestClassifyStatus(t *testing.T) {
 		{"openai context length", 400, `{"error":{"code":"context_length_exceeded"}}`, llm.ErrClientRequest},
 		{"gemini invalid argument", 400, `{"error":{"code":400,"status":"INVALID_ARGUMENT"}}`, llm.ErrClientRequest},
 		{"content policy", 400, `{"error":{"code":"content_policy_violation"}}`, llm.ErrClientRequest},
-		{"unsupported parameter fails over", 400, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`, llm.ErrUpstreamOther},
+		{"unsupported parameter fails over", 400, `{"error":{"message":"Unsupported parameter: 'reasoning_effort' is not supported with this model.","type":"invalid_request_error"}}`, llm.ErrUpstreamUnsupported},
+		// The compatibility patterns match free text, which may be the
+		// client's own: such a 400 is upstream_unsupported, which fails
+		// over but is never held against the key (TestJudge).
+		{"quoted compatibility text", 400, `{"error":{"message":"Invalid 'messages[0].content': 'this model does not exist'","type":"invalid_request_error"}}`, llm.ErrUpstreamUnsupported},
 		{"unknown model at provider fails over", 404, `{"error":{"code":"model_not_found"}}`, llm.ErrUpstreamOther},
 		{"opaque 400 fails over", 400, `oops`, llm.ErrUpstreamOther},
 		{"too large", 413, ``, llm.ErrClientRequest},
@@ -71,25 +76,10 @@ func TestClassifyFixtures(t *testing.T) {
 				t.Fatalf("ClassifyStatus(400, %s) = %s, want %s", file, got, want)
 			}
 			keyFault := want != llm.ErrClientRequest
-			if FailsOver(got) != keyFault || CountsAgainstKey(got) != keyFault {
-				t.Fatalf("%s: fails over %v, counts against the key %v; want %v", got, FailsOver(got), CountsAgainstKey(got), keyFault)
+			if v := Judge(got, false); v.FailOver != keyFault || (v.Breaker == breaker.Failure) != keyFault {
+				t.Fatalf("%s: verdict %+v; want fail over and count against the key: %v", got, v, keyFault)
 			}
 		})
-	}
-}
-
-func TestFailoverRules(t *testing.T) {
-	for class, want := range map[llm.ErrorClass]bool{
-		llm.ErrClientRequest: false, llm.ErrClientCancelled: false,
-		llm.ErrRateLimited: true, llm.ErrUpstreamAuth: true, llm.ErrUpstreamAccount: true, llm.ErrHTMLPage: true,
-		llm.ErrEmbedded: true, llm.ErrFirstByte: true, llm.ErrConnect: true, llm.ErrTimeout: true,
-	} {
-		if got := FailsOver(class); got != want {
-			t.Errorf("FailsOver(%s) = %v, want %v", class, got, want)
-		}
-		if CountsAgainstKey(class) != want {
-			t.Errorf("CountsAgainstKey(%s) != %v", class, want)
-		}
 	}
 }
 
@@ -99,5 +89,69 @@ func TestLooksLikeHTML(t *testing.T) {
 	}
 	if LooksLikeHTML("application/json", []byte(`{"a":"<html>"}`)) {
 		t.Fatal("JSON taken for HTML")
+	}
+}
+
+// TestJudge is the verdict table: for every class, before and after the
+// commit point, whether the request fails over, what the key's breaker
+// counts, and whether the caller's affinity leaves the key.
+func TestJudge(t *testing.T) {
+	const (
+		S = breaker.Success
+		I = breaker.Ignored
+		F = breaker.Failure
+	)
+	type v = Verdict
+	tests := []struct {
+		class     llm.ErrorClass
+		committed bool
+		want      Verdict
+	}{
+		{llm.ErrNone, true, v{llm.OutcomeSuccess, false, S, false}},
+		// Before the commit point.
+		{llm.ErrClientRequest, false, v{llm.OutcomeClientError, false, I, false}},
+		{llm.ErrClientCancelled, false, v{llm.OutcomeCancelled, false, I, false}},
+		{llm.ErrShutdown, false, v{llm.OutcomeCancelled, true, I, false}}, // the loop stops on the request's context
+		{llm.ErrUpstreamUnsupported, false, v{llm.OutcomeFailed, true, I, true}},
+		{llm.ErrConnect, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrTimeout, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrFirstByte, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrRateLimited, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrUpstreamServer, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrUpstreamAuth, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrUpstreamAccount, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrHTMLPage, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrEmbedded, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrUpstreamOther, false, v{llm.OutcomeFailed, true, F, true}},
+		{llm.ErrStreamCut, false, v{llm.OutcomeFailed, true, F, true}}, // closed before any event
+		// After the commit point: never fail over.
+		{llm.ErrClientCancelled, true, v{llm.OutcomeCancelled, false, I, false}},
+		{llm.ErrShutdown, true, v{llm.OutcomeCancelled, false, I, false}},
+		{llm.ErrStreamCut, true, v{llm.OutcomeFailed, false, I, false}},
+		{llm.ErrUpstreamStreamError, true, v{llm.OutcomeFailed, false, F, true}},
+		{llm.ErrStreamTruncated, true, v{llm.OutcomeFailed, false, F, true}},
+	}
+	for _, tt := range tests {
+		if got := Judge(tt.class, tt.committed); got != tt.want {
+			t.Errorf("Judge(%q, committed=%v) = %+v, want %+v", tt.class, tt.committed, got, tt.want)
+		}
+	}
+}
+
+func TestClassifyResponse(t *testing.T) {
+	for _, tt := range []struct {
+		status      int
+		contentType string
+		body        string
+		want        llm.ErrorClass
+	}{
+		{400, "text/html", `{"error":{"type":"invalid_request_error"}}`, llm.ErrHTMLPage},
+		{502, "", "<!DOCTYPE html><html>bad gateway</html>", llm.ErrHTMLPage},
+		{400, "application/json", `{"error":{"type":"invalid_request_error"}}`, llm.ErrClientRequest},
+		{503, "application/json", ``, llm.ErrUpstreamServer},
+	} {
+		if got := ClassifyResponse(tt.status, tt.contentType, []byte(tt.body)); got != tt.want {
+			t.Errorf("ClassifyResponse(%d, %q, %s) = %s, want %s", tt.status, tt.contentType, tt.body, got, tt.want)
+		}
 	}
 }
