@@ -300,7 +300,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 	if shuttingDown(ctx) {
 		// Cut at the shutdown deadline before any answer: the client may
 		// retry at once, on another replica.
-		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
+		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, llm.KindUnavailable.Status(), llm.ErrShutdown
 		out.ErrorMessage = "the gateway shut down before an upstream answered"
 		w.Header().Set("Retry-After", "1")
 		in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway is restarting; retry the request.")
@@ -313,7 +313,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 	if tried == 0 && busy > 0 {
 		// Every usable key is at its concurrency limit: the caller should
 		// slow down, not think the service is down.
-		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, http.StatusTooManyRequests, llm.ErrRateLimited
+		out.Status, out.StatusCode, out.ErrorClass = llm.StatusFailed, llm.KindRateLimit.Status(), llm.ErrRateLimited
 		out.ErrorMessage = "every provider key for this model is at its concurrency limit"
 		if p.metrics != nil {
 			p.metrics.Refused(in.Dialect.Format(), "concurrency")
@@ -322,7 +322,7 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		in.Dialect.WriteError(w, llm.KindRateLimit, "Too many concurrent requests for this model; retry shortly.")
 		return finish()
 	}
-	out.Status, out.StatusCode = llm.StatusFailed, http.StatusServiceUnavailable
+	out.Status, out.StatusCode = llm.StatusFailed, llm.KindUnavailable.Status()
 	msg := "No upstream is available for this model right now."
 	if tried == 0 {
 		out.ErrorClass = llm.ErrNoCandidate
