@@ -9,7 +9,8 @@ import (
 
 // usageJSON is Anthropic's usage object. input_tokens excludes cache reads
 // and writes; cache writes are split by TTL in the nested cache_creation
-// object when the API reports it (reference/clients.md).
+// object when the API reports it (docs/wire-formats.md, "Usage semantics
+// per provider").
 type usageJSON struct {
 	InputTokens              *int64 `json:"input_tokens"`
 	OutputTokens             *int64 `json:"output_tokens"`

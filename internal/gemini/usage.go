@@ -9,7 +9,7 @@ import (
 
 // usageJSON is usageMetadata. promptTokenCount includes the cached tokens;
 // thoughtsTokenCount is billed as output but is not in candidatesTokenCount
-// (reference/clients.md).
+// (docs/wire-formats.md, "Usage semantics per provider").
 type usageJSON struct {
 	PromptTokenCount        int64 `json:"promptTokenCount"`
 	CandidatesTokenCount    int64 `json:"candidatesTokenCount"`
