@@ -4,7 +4,6 @@
 package proxy
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -13,16 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"aether/internal/breaker"
 	"aether/internal/catalog"
-	"aether/internal/jsonscan"
 	"aether/internal/limits"
 	"aether/internal/llm"
 	"aether/internal/routing"
-	"aether/internal/sse"
 	"aether/internal/upstream"
 )
 
@@ -426,205 +422,4 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		return p.relayStream(ctx, actx, w, in, resp, injected, timer, failure, st)
 	}
 	return p.relayBody(ctx, w, in, resp, timer, failure, st)
-}
-
-// eventReader is sse.Reader or sse.ArrayReader.
-type eventReader interface {
-	Next() (sse.Event, error)
-}
-
-func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response, injected bool,
-	timer *time.Timer, failure func() attemptResult, st *state) attemptResult {
-	var rd eventReader
-	if in.ArrayStream {
-		rd = sse.NewArrayReader(resp.Body)
-	} else {
-		rd = sse.NewReader(resp.Body)
-	}
-	obs := in.Dialect.NewStream(injected)
-	// Prefetch up to the first event that carries data.
-	var pending [][]byte
-	var first sse.Event
-	for {
-		ev, err := rd.Next()
-		if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), ev.Raw) {
-			return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
-		}
-		if err != nil && !(errors.Is(err, io.EOF) && len(ev.Data) > 0) {
-			if actx.Err() != nil {
-				return failure()
-			}
-			return attemptResult{class: llm.ErrStreamCut, status: resp.StatusCode} // closed before any event: fail over
-		}
-		if len(ev.Data) > 0 || ev.Name != "" {
-			first = ev
-			break
-		}
-		pending = append(pending, bytes.Clone(ev.Raw))
-	}
-	if obs.IsError(first.Name, first.Data) {
-		return attemptResult{class: llm.ErrEmbedded, status: resp.StatusCode}
-	}
-	// Commit point.
-	timer.Stop()
-	h := w.Header()
-	h.Set("Content-Type", cmp.Or(resp.Header.Get("Content-Type"), "text/event-stream"))
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(resp.StatusCode)
-	rc := http.NewResponseController(w)
-	firstByte := p.now()
-	st.out.FirstByte = firstByte.Sub(st.start)
-	if st.billable {
-		p.recorder.FirstByte(in.RequestID, firstByte)
-	}
-	clientGone := false
-	for _, raw := range pending {
-		if _, werr := w.Write(raw); werr != nil {
-			clientGone = true
-		}
-	}
-	ev, err := first, error(nil)
-	for !clientGone {
-		if obs.Observe(ev.Name, ev.Data) {
-			if _, werr := w.Write(ev.Raw); werr != nil {
-				clientGone = true
-				break
-			}
-			if ferr := rc.Flush(); ferr != nil {
-				clientGone = true
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-		ev, err = rd.Next()
-		if err != nil && len(ev.Raw) == 0 {
-			break
-		}
-	}
-	st.out.Usage = obs.Usage()
-	switch {
-	case obs.Failed():
-		// The upstream reported the failure in the stream; the client got
-		// that event as sent.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrUpstreamStreamError
-		st.out.ErrorMessage = "upstream reported an error inside the stream"
-		return attemptResult{class: llm.ErrUpstreamStreamError, status: resp.StatusCode, committed: true}
-	case obs.Complete():
-		// The terminal event reached the client: whatever happens after it
-		// (the client hanging up first, a sloppy close upstream) does not
-		// make the request any less complete.
-		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
-		return attemptResult{status: resp.StatusCode, committed: true}
-	case !clientGone && ctx.Err() == nil && errors.Is(err, io.EOF):
-		// A clean close without the terminal event: the client has every
-		// byte, and Serve aborts its connection so it cannot take the
-		// answer for a whole one.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamTruncated
-		st.out.ErrorMessage = "upstream stream ended without its final event"
-		return attemptResult{class: llm.ErrStreamTruncated, status: resp.StatusCode, committed: true}
-	}
-	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
-}
-
-// ended records how a committed response ended: complete (the upstream
-// closed the body cleanly), cancelled (the client went away), cut (the
-// upstream broke off), or shut down (the server cut it at its drain
-// deadline).
-func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone bool, readErr error, cutMsg string) attemptResult {
-	switch {
-	case shuttingDown(ctx):
-		// Checked first: closing the connections at shutdown also makes
-		// writes to the client fail, which would look like a client cancel.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
-		st.out.ErrorMessage = "cut at the gateway's shutdown drain deadline"
-		return attemptResult{class: llm.ErrShutdown, status: status, committed: true}
-	case clientGone || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)):
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusCancelled, 499, llm.ErrClientCancelled
-		return attemptResult{class: llm.ErrClientCancelled, status: 499, committed: true}
-	case readErr == nil || errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF):
-		st.out.Status, st.out.StatusCode = llm.StatusCompleted, status
-		return attemptResult{status: status, committed: true}
-	default:
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamCut
-		st.out.ErrorMessage = cutMsg
-		return attemptResult{class: llm.ErrStreamCut, status: status, committed: true}
-	}
-}
-
-func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response,
-	timer *time.Timer, failure func() attemptResult, st *state) attemptResult {
-	head := make([]byte, 512)
-	n, rerr := io.ReadFull(resp.Body, head)
-	head = head[:n]
-	short := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) // the whole body is in head
-	if rerr != nil && !short {
-		return failure()
-	}
-	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), head) {
-		return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
-	}
-	// Commit point.
-	timer.Stop()
-	copyHeader(w.Header(), resp.Header, "Content-Type")
-	w.WriteHeader(resp.StatusCode)
-	st.out.FirstByte = p.now().Sub(st.start)
-	// The body goes through a scanner that keeps only its usage member,
-	// so usage is read from a body of any size in constant memory.
-	scan := jsonscan.New(in.Dialect.UsageMember(), usageLimit)
-	_, _ = scan.Write(head)
-	cw := &clientWriter{w: w}
-	_, _ = cw.Write(head)
-	var err error
-	if !short && cw.err == nil {
-		tee := io.TeeReader(resp.Body, scan)
-		cb := copyBuffers.Get().(*[]byte)
-		_, err = io.CopyBuffer(cw, tee, *cb)
-		copyBuffers.Put(cb)
-	}
-	if doc, ok := scan.Result(); ok {
-		st.out.Usage = in.Dialect.BodyUsage(doc)
-	}
-	if cw.err == nil && err == nil {
-		// The whole body reached the client.
-		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
-		return attemptResult{status: resp.StatusCode, committed: true}
-	}
-	if cw.err != nil {
-		err = nil
-	}
-	return p.ended(ctx, st, resp.StatusCode, cw.err != nil, err, "upstream body ended early")
-}
-
-// clientWriter remembers a failed write to the client, which means the
-// client went away.
-type clientWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (c *clientWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	if err != nil && c.err == nil {
-		c.err = err
-	}
-	return n, err
-}
-
-// copyBuffers recycles the buffers of non-stream relays: one per request
-// would be most of the gateway's garbage.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// usageLimit bounds the bytes kept of a non-stream body's usage member; a
-// usage object is a few hundred bytes.
-const usageLimit = 64 << 10
-
-func copyHeader(dst, src http.Header, names ...string) {
-	for _, n := range names {
-		if v := src.Get(n); v != "" {
-			dst.Set(n, v)
-		}
-	}
 }
