@@ -11,11 +11,12 @@
 //	Recorder (recorder.go)           one JSON event per call
 //	  │
 //	  ▼
-//	Journal (journal.go)             segment files; one writer, group
-//	  │                              commit: one write + fsync per batch
+//	Journal (journal.go,             segment files; one writer, group
+//	  │      segments.go)            commit: one write + fsync per batch
 //	  ▼
-//	Shipper (shipper.go)             merges a request's events; one
-//	  │                              Temporal call per request at a time
+//	Shipper (shipper.go,             merges a request's events; one
+//	  │      checkpoint.go,          Temporal call per request at a time;
+//	  │      conflict.go)            checkpoint and ID conflicts
 //	  ▼
 //	accounting/contract              workflow name, signal, payloads,
 //	  │                              search attributes, workflow ID
