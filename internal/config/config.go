@@ -92,7 +92,7 @@ var Vars = []Var{
 	{"AETHER_ACCOUNTING_FAILURE_MODE", "closed", "when the journal cannot be written: closed (503 to new requests) or open (serve and log)", setEnum(func(c *Config) *string { return &c.AccountingMode }, "closed", "open")},
 	{"AETHER_LIMITS_FAILURE_MODE", "open", "when limiter or budget state cannot be read: open (serve) or closed (429)", setEnum(func(c *Config) *string { return &c.LimitsMode }, "open", "closed")},
 	{"AETHER_ROUTING_ORDER", "provider", "candidate order: provider (provider priority, then key priority) or global (key global_priority across providers)", setEnum(func(c *Config) *string { return &c.RoutingOrder }, "provider", "global")},
-	{"AETHER_AFFINITY_TTL", "5m", "how long a caller sticks to the provider key that last answered it for a model (prompt caches are per key)", setDuration(func(c *Config) *time.Duration { return &c.AffinityTTL })},
+	{"AETHER_AFFINITY_TTL", "5m", "how long a caller sticks to the provider key that last answered it for a model (prompt caches are per key); 0 turns it off", setDurationOrZero(func(c *Config) *time.Duration { return &c.AffinityTTL })},
 	{"AETHER_MAX_ATTEMPTS", "5", "most candidates tried for one request", setInt(func(c *Config) *int { return &c.MaxAttempts }, 1, 50)},
 	{"AETHER_BREAKER_FAILURE_RATIO", "0.5", "a provider key's breaker opens when failures/requests in the window reach this ratio", setRatio},
 	{"AETHER_BREAKER_MIN_REQUESTS", "5", "... and the window holds at least this many requests", setInt(func(c *Config) *int { return &c.BreakerMinReqs }, 1, 1_000_000)},
@@ -179,6 +179,18 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 		}
 		*field(c) = d
 		return nil
+	}
+}
+
+// setDurationOrZero is setDuration that also takes 0, for settings where
+// zero turns a feature off.
+func setDurationOrZero(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "0" {
+			*field(c) = 0
+			return nil
+		}
+		return setDuration(field)(c, v)
 	}
 }
 

@@ -113,3 +113,13 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestAffinityTTLZeroTurnsItOff(t *testing.T) {
+	c, err := Load(env(map[string]string{"AETHER_ENCRYPTION_KEY": hexKey, "AETHER_AFFINITY_TTL": "0"}))
+	if err != nil || c.AffinityTTL != 0 {
+		t.Fatalf("AETHER_AFFINITY_TTL=0: ttl %v, err %v", c.AffinityTTL, err)
+	}
+	if _, err := Load(env(map[string]string{"AETHER_ENCRYPTION_KEY": hexKey, "AETHER_AFFINITY_TTL": "-1s"})); err == nil {
+		t.Fatal("a negative AETHER_AFFINITY_TTL was accepted")
+	}
+}

@@ -186,7 +186,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		"AETHER_SHUTDOWN_TIMEOUT":          "5s",
 		"AETHER_REQUEST_TIMEOUT":           "30s",
 		"AETHER_BREAKER_MIN_REQUESTS":      "1000000", // keep failover deterministic
-		"AETHER_AFFINITY_TTL":              "1ns",
+		"AETHER_AFFINITY_TTL":              "0",       // off: a 1ns TTL still applied to requests that started just before another succeeded
 		"AETHER_STREAM_FIRST_BYTE_TIMEOUT": "5s",
 	}
 	for k, v := range o.env {

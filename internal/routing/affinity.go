@@ -19,16 +19,18 @@ type affinityEntry struct {
 	expires time.Time
 }
 
-// NewAffinity returns an Affinity with the given TTL (default 5 minutes).
+// NewAffinity returns an Affinity with the given TTL; a TTL of zero turns
+// affinity off (Get always answers 0), so candidates follow the configured
+// order alone.
 func NewAffinity(ttl time.Duration) *Affinity {
-	if ttl <= 0 {
-		ttl = 5 * time.Minute
-	}
 	return &Affinity{ttl: ttl, m: map[[2]int64]affinityEntry{}}
 }
 
 // Get returns the remembered provider key, or 0.
 func (a *Affinity) Get(apiKeyID, modelID int64, now time.Time) int64 {
+	if a.ttl <= 0 {
+		return 0
+	}
 	a.mu.RLock()
 	e, ok := a.m[[2]int64{apiKeyID, modelID}]
 	a.mu.RUnlock()
@@ -40,6 +42,9 @@ func (a *Affinity) Get(apiKeyID, modelID int64, now time.Time) int64 {
 
 // Succeeded records (or refreshes) the provider key that answered.
 func (a *Affinity) Succeeded(apiKeyID, modelID, keyID int64, now time.Time) {
+	if a.ttl <= 0 {
+		return
+	}
 	a.mu.Lock()
 	a.m[[2]int64{apiKeyID, modelID}] = affinityEntry{keyID: keyID, expires: now.Add(a.ttl)}
 	if len(a.m) > 100_000 { // bound memory: drop expired entries

@@ -233,3 +233,14 @@ func BenchmarkSelect50(b *testing.B) {
 		}
 	}
 }
+
+// TestAffinityOff: a zero TTL (AETHER_AFFINITY_TTL=0) turns affinity off,
+// even for a request that started before another one succeeded.
+func TestAffinityOff(t *testing.T) {
+	a := NewAffinity(0)
+	now := time.Now()
+	a.Succeeded(7, 1, 201, now)
+	if got := a.Get(7, 1, now.Add(-time.Millisecond)); got != 0 {
+		t.Fatalf("affinity off, yet Get = %d", got)
+	}
+}
