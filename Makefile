@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/anthropic/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
 	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/llm/
+	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/jsonscan/
 
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."
