@@ -377,24 +377,17 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	if err != nil {
 		return attemptResult{class: llm.ErrConnect}
 	}
-	// failure classifies an error before the commit point.
+	// failure classifies an error before the commit point (the facts are
+	// gathered here; upstream.ClassifyStop names the class).
 	failure := func() attemptResult {
-		switch {
-		case ctx.Err() != nil && !errors.Is(context.Cause(actx), errWait):
-			if shuttingDown(ctx) {
-				return attemptResult{class: llm.ErrShutdown}
-			}
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return attemptResult{class: llm.ErrTimeout}
-			}
-			return attemptResult{class: llm.ErrClientCancelled, status: 499}
-		case errors.Is(context.Cause(actx), errWait):
-			if in.Stream {
-				return attemptResult{class: llm.ErrFirstByte}
-			}
-			return attemptResult{class: llm.ErrTimeout}
+		class := upstream.ClassifyStop(upstream.Stop{
+			Stream: in.Stream, WaitExpired: errors.Is(context.Cause(actx), errWait), Shutdown: shuttingDown(ctx),
+			Ended: ctx.Err() != nil, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded),
+		})
+		if class == llm.ErrClientCancelled {
+			return attemptResult{class: class, status: 499}
 		}
-		return attemptResult{class: llm.ErrConnect}
+		return attemptResult{class: class}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -97,53 +97,47 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 		}
 	}
 	st.out.Usage = obs.Usage()
-	switch {
-	case obs.Failed():
-		// The upstream reported the failure in the stream; the client got
-		// that event as sent.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrUpstreamStreamError
-		st.out.ErrorMessage = "upstream reported an error inside the stream"
-		return attemptResult{class: llm.ErrUpstreamStreamError, status: resp.StatusCode, committed: true}
-	case obs.Complete():
-		// The terminal event reached the client: whatever happens after it
-		// (the client hanging up first, a sloppy close upstream) does not
-		// make the request any less complete.
-		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
-		return attemptResult{status: resp.StatusCode, committed: true}
-	case !clientGone && ctx.Err() == nil && errors.Is(err, io.EOF):
-		// A clean close without the terminal event: the client has every
-		// byte, and Serve aborts its connection so it cannot take the
-		// answer for a whole one.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamTruncated
-		st.out.ErrorMessage = "upstream stream ended without its final event"
-		return attemptResult{class: llm.ErrStreamTruncated, status: resp.StatusCode, committed: true}
-	}
-	return p.ended(ctx, st, resp.StatusCode, clientGone, err, "upstream stream ended before its final event")
+	return p.settle(ctx, st, resp.StatusCode, upstream.Stop{
+		Committed: true, Stream: true, StreamFailed: obs.Failed(), Complete: obs.Complete(),
+		ClientGone: clientGone, CleanEnd: cleanEnd(err),
+	}, "upstream stream ended before its final event")
 }
 
-// ended records how a committed response ended: complete (the upstream
-// closed the body cleanly), cancelled (the client went away), cut (the
-// upstream broke off), or shut down (the server cut it at its drain
-// deadline).
-func (p *Proxy) ended(ctx context.Context, st *state, status int, clientGone bool, readErr error, cutMsg string) attemptResult {
-	switch {
-	case shuttingDown(ctx):
-		// Checked first: closing the connections at shutdown also makes
-		// writes to the client fail, which would look like a client cancel.
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusServiceUnavailable, llm.ErrShutdown
-		st.out.ErrorMessage = "cut at the gateway's shutdown drain deadline"
-		return attemptResult{class: llm.ErrShutdown, status: status, committed: true}
-	case clientGone || (ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)):
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusCancelled, 499, llm.ErrClientCancelled
-		return attemptResult{class: llm.ErrClientCancelled, status: 499, committed: true}
-	case readErr == nil || errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF):
+// cleanEnd reports whether a read ended with the upstream closing the body
+// cleanly rather than cutting it.
+func cleanEnd(err error) bool {
+	return err == nil || errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// endMessages say why a committed answer failed, for the record.
+var endMessages = map[llm.ErrorClass]string{
+	llm.ErrUpstreamStreamError: "upstream reported an error inside the stream",
+	llm.ErrStreamTruncated:     "upstream stream ended without its final event",
+	llm.ErrShutdown:            "cut at the gateway's shutdown drain deadline",
+}
+
+// settle records how a committed answer ended. The class comes from
+// upstream.ClassifyStop: completed, an error the upstream reported in the
+// stream, a stream closed without its terminal event, the server's
+// shutdown, the client going away, or a cut (cutMsg says which body).
+func (p *Proxy) settle(ctx context.Context, st *state, status int, s upstream.Stop, cutMsg string) attemptResult {
+	s.Shutdown, s.Ended, s.Deadline = shuttingDown(ctx), ctx.Err() != nil, errors.Is(ctx.Err(), context.DeadlineExceeded)
+	class := upstream.ClassifyStop(s)
+	res := attemptResult{class: class, status: status, committed: true}
+	switch class {
+	case llm.ErrNone:
 		st.out.Status, st.out.StatusCode = llm.StatusCompleted, status
-		return attemptResult{status: status, committed: true}
+	case llm.ErrClientCancelled:
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusCancelled, 499, class
+		res.status = 499
+	case llm.ErrShutdown:
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, llm.KindUnavailable.Status(), class
+		st.out.ErrorMessage = endMessages[class]
 	default:
-		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, llm.ErrStreamCut
-		st.out.ErrorMessage = cutMsg
-		return attemptResult{class: llm.ErrStreamCut, status: status, committed: true}
+		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, http.StatusBadGateway, class
+		st.out.ErrorMessage = cmp.Or(endMessages[class], cutMsg)
 	}
+	return res
 }
 
 func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inbound, resp *http.Response,
@@ -179,15 +173,13 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 	if doc, ok := scan.Result(); ok {
 		st.out.Usage = in.Dialect.BodyUsage(doc)
 	}
-	if cw.err == nil && err == nil {
-		// The whole body reached the client.
-		st.out.Status, st.out.StatusCode = llm.StatusCompleted, resp.StatusCode
-		return attemptResult{status: resp.StatusCode, committed: true}
-	}
+	complete := cw.err == nil && err == nil // the whole body reached the client
 	if cw.err != nil {
-		err = nil
+		err = nil // the client went away; the upstream did not fail
 	}
-	return p.ended(ctx, st, resp.StatusCode, cw.err != nil, err, "upstream body ended early")
+	return p.settle(ctx, st, resp.StatusCode, upstream.Stop{
+		Committed: true, Complete: complete, ClientGone: cw.err != nil, CleanEnd: cleanEnd(err),
+	}, "upstream body ended early")
 }
 
 // clientWriter remembers a failed write to the client, which means the

@@ -193,6 +193,81 @@ type Verdict struct {
 	MoveAffinity bool
 }
 
+// Stop is what the proxy knows of an attempt that ended without an
+// upstream answer to classify: before the commit point a transport error or
+// an expired wait, after it the way the relayed answer ended. The proxy
+// gathers the facts; ClassifyStop names the class.
+type Stop struct {
+	// Committed: bytes reached the client.
+	Committed bool
+	// Stream: the answer is a stream (SSE or a JSON array).
+	Stream bool
+	// WaitExpired: before the commit point, the wait for headers (or a
+	// stream's first event) passed.
+	WaitExpired bool
+	// Shutdown: the server cut the request at its drain deadline.
+	Shutdown bool
+	// Ended: the request's context ended; Deadline: because the request's
+	// own deadline passed.
+	Ended, Deadline bool
+	// ClientGone: a write to the client failed.
+	ClientGone bool
+	// StreamFailed: the upstream reported an error inside the stream.
+	StreamFailed bool
+	// Complete: the stream's terminal event, or the whole body, reached
+	// the client.
+	Complete bool
+	// CleanEnd: the upstream closed the body cleanly (EOF, not a cut).
+	CleanEnd bool
+}
+
+// ClassifyStop names the class of an attempt that stopped (llm.ErrNone: it
+// completed).
+//
+// Before the commit point: an expired wait is first_byte_timeout for a
+// stream and timeout otherwise; then the server's shutdown, the request's
+// deadline (timeout) and the client's cancel; anything else is a
+// connection failure.
+//
+// After it: an error the upstream reported in the stream, then a complete
+// answer (whatever follows it), then a stream that closed cleanly without
+// its terminal event (stream_truncated); then the server's shutdown (checked
+// before the client, because closing connections at shutdown also fails
+// writes), the client going away, a clean end (completed), and otherwise a
+// cut (stream_cut).
+func ClassifyStop(s Stop) llm.ErrorClass {
+	if !s.Committed {
+		switch {
+		case s.WaitExpired && s.Stream:
+			return llm.ErrFirstByte
+		case s.WaitExpired:
+			return llm.ErrTimeout
+		case s.Ended && s.Shutdown:
+			return llm.ErrShutdown
+		case s.Ended && s.Deadline:
+			return llm.ErrTimeout
+		case s.Ended:
+			return llm.ErrClientCancelled
+		}
+		return llm.ErrConnect
+	}
+	switch {
+	case s.StreamFailed:
+		return llm.ErrUpstreamStreamError
+	case s.Complete:
+		return llm.ErrNone
+	case s.Stream && s.CleanEnd && !s.ClientGone && !s.Ended:
+		return llm.ErrStreamTruncated
+	case s.Shutdown:
+		return llm.ErrShutdown
+	case s.ClientGone || s.Ended && !s.Deadline:
+		return llm.ErrClientCancelled
+	case s.CleanEnd:
+		return llm.ErrNone
+	}
+	return llm.ErrStreamCut
+}
+
 // Judge gives the verdict on an attempt that ended with class (llm.ErrNone
 // for a success); committed is true once bytes reached the client.
 //

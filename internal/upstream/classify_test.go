@@ -155,3 +155,36 @@ func TestClassifyResponse(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyStop(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop Stop
+		want llm.ErrorClass
+	}{
+		{"connection refused", Stop{}, llm.ErrConnect},
+		{"no headers in time", Stop{WaitExpired: true}, llm.ErrTimeout},
+		{"no first event in time", Stop{WaitExpired: true, Stream: true}, llm.ErrFirstByte},
+		{"wait expired, then the client left", Stop{WaitExpired: true, Ended: true}, llm.ErrTimeout},
+		{"client left before the answer", Stop{Ended: true}, llm.ErrClientCancelled},
+		{"request deadline before the answer", Stop{Ended: true, Deadline: true}, llm.ErrTimeout},
+		{"shutdown before the answer", Stop{Ended: true, Shutdown: true}, llm.ErrShutdown},
+		{"stream relayed whole", Stop{Committed: true, Stream: true, Complete: true, CleanEnd: true}, llm.ErrNone},
+		{"whole stream, client left after", Stop{Committed: true, Stream: true, Complete: true, ClientGone: true}, llm.ErrNone},
+		{"error event in the stream", Stop{Committed: true, Stream: true, StreamFailed: true, Complete: true}, llm.ErrUpstreamStreamError},
+		{"clean close without terminal event", Stop{Committed: true, Stream: true, CleanEnd: true}, llm.ErrStreamTruncated},
+		{"stream cut", Stop{Committed: true, Stream: true}, llm.ErrStreamCut},
+		{"client left mid-stream", Stop{Committed: true, Stream: true, ClientGone: true}, llm.ErrClientCancelled},
+		{"shutdown mid-stream", Stop{Committed: true, Stream: true, Ended: true, Shutdown: true, ClientGone: true}, llm.ErrShutdown},
+		{"body relayed whole", Stop{Committed: true, Complete: true, CleanEnd: true}, llm.ErrNone},
+		{"body cut", Stop{Committed: true}, llm.ErrStreamCut},
+		{"client left mid-body", Stop{Committed: true, ClientGone: true, CleanEnd: true}, llm.ErrClientCancelled},
+		{"request deadline mid-body", Stop{Committed: true, Ended: true, Deadline: true}, llm.ErrStreamCut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ClassifyStop(tc.stop); got != tc.want {
+				t.Fatalf("ClassifyStop(%+v) = %q, want %q", tc.stop, got, tc.want)
+			}
+		})
+	}
+}
