@@ -6,6 +6,7 @@
 package catalog
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"slices"
 	"strings"
@@ -31,11 +32,20 @@ type Route struct {
 	UpstreamModel string
 }
 
-// Model is a model with its routes.
+// Model is a model with its routes. A model served by a pattern entry
+// (issue 10) is built per request: Name is the name the client asked for,
+// ID and routes are the pattern's, and Pattern is the entry's own name.
 type Model struct {
 	store.Model
 	Routes []Route
+	// Pattern is the configured pattern that matched, or "" for an exact
+	// name or alias.
+	Pattern string
 }
+
+// Entry is the configured name that serves the model: the pattern, or the
+// model's own name. It is bounded by configuration (a metric label).
+func (m *Model) Entry() string { return cmp.Or(m.Pattern, m.Name) }
 
 // Caller is an authenticated gateway key and its user.
 type Caller struct {
@@ -45,10 +55,12 @@ type Caller struct {
 
 // Snapshot is an immutable view of configuration. Build one per version.
 type Snapshot struct {
-	Version   int64
-	Loaded    time.Time
-	keys      map[[32]byte]*Caller
-	models    map[string]*Model
+	Version int64
+	Loaded  time.Time
+	keys    map[[32]byte]*Caller
+	models  map[string]*Model
+	// patterns are the pattern entries, most specific first.
+	patterns  []*Model
 	providers map[int64]*Provider
 	prices    map[[2]int64]*store.Price // (model ID, provider ID or 0)
 	keysByID  map[int64]*store.ProviderKey
@@ -90,10 +102,19 @@ func Build(cs *store.ConfigSet) *Snapshot {
 	for i := range cs.Models {
 		m := &Model{Model: cs.Models[i]}
 		byID[m.ID] = m
+		if llm.IsModelPattern(m.Name) {
+			s.patterns = append(s.patterns, m)
+			continue
+		}
 		s.models[m.Name] = m
 	}
+	// Most specific first; equal ones keep declaration (ID) order.
+	slices.SortStableFunc(s.patterns, func(a, b *Model) int { return llm.ComparePatterns(a.Name, b.Name) })
 	// Aliases never shadow a real model name.
 	for _, m := range byID {
+		if llm.IsModelPattern(m.Name) {
+			continue
+		}
 		for _, a := range m.Aliases {
 			if _, taken := s.models[a]; !taken {
 				s.models[a] = m
@@ -146,13 +167,33 @@ func (s *Snapshot) Authenticate(key string, now time.Time) (*Caller, error) {
 	return c, nil
 }
 
-// Model resolves a model name or alias.
+// Model resolves a model name: an exact name or alias first (an inactive
+// one refuses the name; patterns are not consulted), else the most
+// specific active pattern that matches it. A pattern's model carries the
+// requested name, and its routes without their own upstream model pass
+// that name upstream unchanged.
 func (s *Snapshot) Model(name string) (*Model, bool) {
-	m, ok := s.models[name]
-	if !ok || !m.Active {
-		return nil, false
+	if m, ok := s.models[name]; ok {
+		if !m.Active {
+			return nil, false
+		}
+		return m, true
 	}
-	return m, true
+	for _, p := range s.patterns {
+		if !p.Active || !llm.MatchModel(p.Name, name) {
+			continue
+		}
+		m := &Model{Model: p.Model, Pattern: p.Name, Routes: make([]Route, len(p.Routes))}
+		m.Name, m.Aliases = name, nil
+		for i, r := range p.Routes {
+			if r.UpstreamModel == "" || r.UpstreamModel == p.Name {
+				r.UpstreamModel = name
+			}
+			m.Routes[i] = r
+		}
+		return m, true
+	}
+	return nil, false
 }
 
 // Models lists active models, sorted by name, for the model-list endpoints.
@@ -201,6 +242,25 @@ func (s *Snapshot) Providers() []*Provider {
 
 // Provider returns a provider by ID.
 func (s *Snapshot) Provider(id int64) *Provider { return s.providers[id] }
+
+// AllowedModel reports whether a model allow-list lets any of names
+// through: nil allows all, an empty list allows nothing. An entry allows
+// the name it equals and, when it is a pattern, every name it matches; so
+// "claude-*" allows every name a "claude-*" entry serves, and a concrete
+// name is allowed when a pattern serves it (issue 10).
+func AllowedModel(list []string, names ...string) bool {
+	if list == nil {
+		return true
+	}
+	for _, e := range list {
+		for _, n := range names {
+			if e == n || (llm.IsModelPattern(e) && llm.MatchModel(e, n)) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Allowed reports whether value passes an allow-list: nil allows all, an
 // empty list allows nothing.

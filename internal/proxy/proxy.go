@@ -191,7 +191,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	}
 	provider := answered.Provider
 	if p.metrics != nil {
-		p.metrics.Request(in.Dialect.Format(), plan.Model.Name, provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
+		p.metrics.Request(in.Dialect.Format(), plan.Model.Entry(), provider, out.StatusCode, out.Total, out.FirstByte, out.Usage)
 	}
 	// One access line per request: IDs, counts and classes, never a body or key.
 	noteAccess(w, string(out.ErrorClass), true)

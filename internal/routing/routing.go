@@ -81,7 +81,7 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 		return Plan{}, llm.ErrForbidden
 	}
 	for _, list := range [][]string{key.AllowedModels, user.AllowedModels} {
-		if !catalog.Allowed(list, m.Name) && !catalog.Allowed(list, req.Model) {
+		if !catalog.AllowedModel(list, m.Name, req.Model) {
 			return Plan{}, llm.ErrForbidden
 		}
 	}
@@ -113,7 +113,7 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 				restricted++
 			case !k.Active:
 				c.SkippedReason = SkipKeyInactive
-			case !catalog.Allowed(k.AllowedModels, m.Name) && !catalog.Allowed(k.AllowedModels, r.UpstreamModel):
+			case !catalog.AllowedModel(k.AllowedModels, m.Name, r.UpstreamModel):
 				c.SkippedReason = SkipModelNotAllowed
 			case health != nil && health.Open(k.ID, req.Now):
 				c.SkippedReason = SkipBreakerOpen
