@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -42,7 +43,7 @@ func (c crud[T]) listAll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c crud[T]) get(w http.ResponseWriter, r *http.Request) {
-	c.answer(w, r, http.StatusOK, chi.URLParam(r, "name"))
+	c.answer(w, r, http.StatusOK, pathParam(r, "name"))
 }
 
 func (c crud[T]) create(w http.ResponseWriter, r *http.Request) {
@@ -61,14 +62,14 @@ func (c crud[T]) create(w http.ResponseWriter, r *http.Request) {
 
 func (c crud[T]) replace(w http.ResponseWriter, r *http.Request) {
 	var v T
-	if !decode(w, r, &v) || !nameFromPath(w, c.nameOf(&v), chi.URLParam(r, "name")) {
+	if !decode(w, r, &v) || !nameFromPath(w, c.nameOf(&v), pathParam(r, "name")) {
 		return
 	}
 	c.save(w, r, v, http.StatusOK)
 }
 
 func (c crud[T]) remove(w http.ResponseWriter, r *http.Request) {
-	c.a.deleted(w, r, c.del(r.Context(), chi.URLParam(r, "name")))
+	c.a.deleted(w, r, c.del(r.Context(), pathParam(r, "name")))
 }
 
 func (c crud[T]) answer(w http.ResponseWriter, r *http.Request, status int, name string) {
@@ -228,4 +229,17 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// pathParam is a name from the route, percent-decoded: chi matches the
+// escaped path when there is one, and a model pattern such as o[0-9]* is
+// sent escaped (issue 10).
+func pathParam(r *http.Request, key string) string {
+	v := chi.URLParam(r, key)
+	if r.URL.RawPath != "" {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+	}
+	return v
 }

@@ -4,8 +4,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"aether/internal/llm"
 	"aether/internal/pricing"
 	"aether/internal/seed"
@@ -22,7 +20,7 @@ func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) putPrice(w http.ResponseWriter, r *http.Request) {
 	var p seed.Price
-	if !decode(w, r, &p) || !nameFromPath(w, &p.Model, chi.URLParam(r, "model")) {
+	if !decode(w, r, &p) || !nameFromPath(w, &p.Model, pathParam(r, "model")) {
 		return
 	}
 	if q := r.URL.Query().Get("provider"); q != "" {
@@ -107,5 +105,5 @@ func (a *API) importPrices(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deletePrice(w http.ResponseWriter, r *http.Request) {
-	a.deleted(w, r, a.cfg.Store.DeletePrice(r.Context(), chi.URLParam(r, "model"), r.URL.Query().Get("provider")))
+	a.deleted(w, r, a.cfg.Store.DeletePrice(r.Context(), pathParam(r, "model"), r.URL.Query().Get("provider")))
 }

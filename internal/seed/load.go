@@ -224,8 +224,19 @@ func (v *validator) file(f *File) {
 		if v.required(base+".name", m.Name) {
 			v.unique(models, base+".name", "model name or alias", m.Name)
 		}
+		pattern := llm.IsModelPattern(m.Name)
+		if pattern && !llm.ValidModelPattern(m.Name) {
+			v.failf(base+".name", "%q is not a valid pattern (path.Match syntax: *, ?, [a-z], \\ escapes)", m.Name)
+		}
 		for j, a := range m.Aliases {
-			v.unique(models, fmt.Sprintf("%s.aliases[%d]", base, j), "model name or alias", a)
+			ab := fmt.Sprintf("%s.aliases[%d]", base, j)
+			switch {
+			case pattern:
+				v.failf(ab, "a pattern has no aliases (it already matches every name it serves)")
+			case llm.IsModelPattern(a):
+				v.failf(ab, "an alias is an exact name; %q is a pattern (make it a model of its own)", a)
+			}
+			v.unique(models, ab, "model name or alias", a)
 		}
 		for j := range m.Routes {
 			r := &m.Routes[j]
@@ -235,8 +246,13 @@ func (v *validator) file(f *File) {
 					v.failf(rb+".provider", "provider %q is not defined in this file", r.Provider)
 				}
 			}
-			if r.UpstreamModel == "" {
+			switch {
+			case llm.IsModelPattern(r.UpstreamModel):
+				v.failf(rb+".upstream_model", "%q is a pattern; an upstream model is an exact name", r.UpstreamModel)
+			case r.UpstreamModel == "" && !pattern:
 				r.UpstreamModel = m.Name
+				// A pattern's route without an upstream model passes the
+				// requested name on unchanged; it stays empty.
 			}
 		}
 	}

@@ -209,6 +209,10 @@ func TestParseRejects(t *testing.T) {
 		{"inexact price", "models:\n  - name: m\nprices:\n  - model: m\n    input: 0.0000001\n", []string{"bad.yaml:5:", "6 decimal"}},
 		{"price for unknown model", "prices:\n  - model: ghost\n    input: 1\n", []string{"bad.yaml:2:", "prices[0].model"}},
 		{"short gateway key", "users:\n  - name: u\n    keys:\n      - name: k\n        key: short\n", []string{"bad.yaml:5:", "users[0].keys[0].key"}},
+		{"bad pattern", "models:\n  - name: claude-[\n", []string{"bad.yaml:2:", "models[0].name", "not a valid pattern"}},
+		{"alias of a pattern", "models:\n  - name: claude-*\n    aliases: [claude]\n", []string{"bad.yaml:3:", "models[0].aliases[0]", "no aliases"}},
+		{"pattern alias", "models:\n  - name: c\n    aliases: [c-*]\n", []string{"bad.yaml:3:", "models[0].aliases[0]", "exact name"}},
+		{"pattern upstream", "providers:\n  - name: p\nmodels:\n  - name: c*\n    routes: [{provider: p, upstream_model: d*}]\n", []string{"models[0].routes[0].upstream_model", "exact name"}},
 		{"bad key format", "users:\n  - name: u\n    keys:\n      - name: k\n        key: long-enough-key\n        allowed_formats: [soap]\n", []string{"bad.yaml:6:", "soap"}},
 	}
 	for _, tt := range tests {

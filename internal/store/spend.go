@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,9 +39,13 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 			}
 		}
 	}
+	modelID, err := s.pricedModel(ctx, model)
+	if err != nil || modelID == 0 {
+		return f, err
+	}
 	prices, err := collectArgs(ctx, s.Pool, priceColumns+` FROM prices
-		WHERE model_id = (SELECT id FROM models WHERE name = $1) AND (provider_id = $2 OR provider_id IS NULL)
-		ORDER BY provider_id NULLS LAST LIMIT 1`, scanPrice, model, providerID)
+		WHERE model_id = $1 AND (provider_id = $2 OR provider_id IS NULL)
+		ORDER BY provider_id NULLS LAST LIMIT 1`, scanPrice, modelID, providerID)
 	if err != nil {
 		return f, interpretError(err)
 	}
@@ -48,6 +53,37 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 		f.Price = &prices[0]
 	}
 	return f, nil
+}
+
+// pricedModel is the ID of the model whose price a request recorded under
+// name pays: the model called name or, when there is none, the pattern
+// that serves it, chosen as catalog.Snapshot.Model chooses (issue 10).
+// 0 means no model.
+func (s *Store) pricedModel(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := interpretError(s.Pool.QueryRow(ctx, `SELECT id FROM models WHERE name = $1`, name).Scan(&id))
+	if !errors.Is(err, ErrNotFound) {
+		return id, err
+	}
+	type entry struct {
+		id   int64
+		name string
+	}
+	patterns, err := collectArgs(ctx, s.Pool, `SELECT id, name FROM models WHERE active AND name ~ '[*?\[\\]' ORDER BY id`,
+		func(r pgx.Rows) (entry, error) {
+			var e entry
+			return e, r.Scan(&e.id, &e.name)
+		})
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	slices.SortStableFunc(patterns, func(a, b entry) int { return llm.ComparePatterns(a.name, b.name) })
+	for _, p := range patterns {
+		if llm.MatchModel(p.name, name) {
+			return p.id, nil
+		}
+	}
+	return 0, nil
 }
 
 // Spend returns the spend of users and gateway keys that have a budget,
