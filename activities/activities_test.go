@@ -31,8 +31,15 @@ models:
     routes: [{provider: p1}]
   - name: unpriced-house-model
     routes: [{provider: p1}]
+  - name: house-*
+    routes: [{provider: p1}]
+  - name: priced-*
+    routes: [{provider: p1}]
+  - name: claude-*
+    routes: [{provider: p1}]
 prices:
   - {model: priced, input: 2, output: 8}
+  - {model: priced-*, input: 4, output: 16}
 users:
   - name: alice
     keys: [{name: alice-key, key: sk-alice-key-0001}]
