@@ -154,6 +154,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		MaxBodyBytes:         cfg.MaxBodyBytes,
 		MaxInflightBodyBytes: cfg.MaxInflightBody,
 		BodyReadTimeout:      cfg.BodyReadTimeout,
+		WebSocketIdleTimeout: cfg.WebSocketIdleTimeout,
+		WebSocketMaxLifetime: cfg.WebSocketMaxLifetime,
 		Log:                  log,
 		Observer:             s.Metrics,
 		Metrics:              promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),

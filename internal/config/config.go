@@ -54,6 +54,11 @@ type Config struct {
 	RetainRequests    time.Duration
 	RetainAudit       time.Duration
 	CleanupBatch      int
+
+	// WebSocketIdleTimeout and WebSocketMaxLifetime bound a Responses
+	// WebSocket connection (internal/httpapi/websocket.go).
+	WebSocketIdleTimeout time.Duration
+	WebSocketMaxLifetime time.Duration
 }
 
 // Var documents one environment variable: its name, default and meaning.
@@ -83,6 +88,8 @@ var Vars = []Var{
 	{"AETHER_MAX_BODY_BYTES", "33554432", "largest accepted request body in bytes (413 above it)", setBytes(func(c *Config) *int64 { return &c.MaxBodyBytes })},
 	{"AETHER_MAX_INFLIGHT_BODY_BYTES", "536870912", "most bytes of request bodies held in memory at once, all requests together (503 above it); at least AETHER_MAX_BODY_BYTES", setBytes(func(c *Config) *int64 { return &c.MaxInflightBody })},
 	{"AETHER_BODY_READ_TIMEOUT", "30s", "time a client has, from the request's start, to send its whole body (408 after it)", setDuration(func(c *Config) *time.Duration { return &c.BodyReadTimeout })},
+	{"AETHER_WEBSOCKET_IDLE_TIMEOUT", "5m", "a Responses WebSocket connection with no request for this long is closed (1000)", setDuration(func(c *Config) *time.Duration { return &c.WebSocketIdleTimeout })},
+	{"AETHER_WEBSOCKET_MAX_LIFETIME", "60m", "a Responses WebSocket connection this old is closed (1000) once its response in flight ends; the client reconnects", setDuration(func(c *Config) *time.Duration { return &c.WebSocketMaxLifetime })},
 	{"AETHER_MEMORY_LIMIT", "", "API: soft memory limit of the Go runtime, such as 1GiB (empty: GOMEMLIMIT, else none)", setMemoryLimit},
 	{"AETHER_STREAM_FIRST_BYTE_TIMEOUT", "30s", "default time an upstream has to send its first event before the gateway fails over", setDuration(func(c *Config) *time.Duration { return &c.FirstByteTimeout })},
 	{"AETHER_REQUEST_TIMEOUT", "10m", "upper bound on one proxied request, all attempts included", setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout })},

@@ -37,6 +37,12 @@ type Config struct {
 	Observer Observer
 	// Metrics serves GET /metrics (Prometheus text format).
 	Metrics http.Handler
+	// WebSocketIdleTimeout closes a Responses WebSocket with no request
+	// for that long; zero: 5 minutes.
+	WebSocketIdleTimeout time.Duration
+	// WebSocketMaxLifetime closes a Responses WebSocket that old once its
+	// response in flight ends; zero: no bound.
+	WebSocketMaxLifetime time.Duration
 	// Admin configures /admin/v1 (internal/admin); it is off when
 	// Admin.Token is empty.
 	Admin admin.Config
@@ -48,6 +54,7 @@ type Server struct {
 	catalog func() *catalog.Snapshot
 	proxy   *proxy.Proxy
 	bodies  *bodyBudget
+	sockets *sockets
 	now     func() time.Time
 }
 
@@ -58,7 +65,7 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, p *proxy.Proxy) *Server 
 	}
 	cfg.MaxInflightBodyBytes = cmp.Or(cfg.MaxInflightBodyBytes, 16*cfg.MaxBodyBytes)
 	bodies := &bodyBudget{max: cfg.MaxInflightBodyBytes, obs: cfg.Observer}
-	return &Server{cfg: cfg, catalog: snapshot, proxy: p, bodies: bodies, now: time.Now}
+	return &Server{cfg: cfg, catalog: snapshot, proxy: p, bodies: bodies, sockets: newSockets(), now: time.Now}
 }
 
 var (
@@ -87,6 +94,7 @@ func (s *Server) Routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.With(s.auth(dOpenAI)).Post("/v1/chat/completions", s.openAIChat)
 		r.With(s.auth(dOpenAI)).Post("/v1/responses", s.openAIResponses)
+		r.With(s.auth(dOpenAI)).Get("/v1/responses", s.responsesWebSocket)
 		r.With(s.auth(dAnthropic)).Post("/v1/messages", s.anthropicMessages)
 		r.With(s.auth(dAnthropic)).Post("/v1/messages/count_tokens", s.anthropicCountTokens)
 		r.With(s.auth(dGemini)).Post("/v1beta/models/{id}", s.geminiAction)
