@@ -63,6 +63,11 @@ type liteLLMEntry struct {
 	CacheWriteLong *float64 `json:"cache_creation_input_token_cost_above_200k_tokens"`
 	// LiteLLM's name for the long-context 1-hour cache write price.
 	CacheWrite1hLong *float64 `json:"cache_creation_input_token_cost_above_1hr_above_200k_tokens"`
+	// OpenAI's newer models bill the whole request at a higher rate
+	// above 272K prompt tokens (same file format, another threshold).
+	InputLong272     *float64 `json:"input_cost_per_token_above_272k_tokens"`
+	OutputLong272    *float64 `json:"output_cost_per_token_above_272k_tokens"`
+	CacheReadLong272 *float64 `json:"cache_read_input_token_cost_above_272k_tokens"`
 	PerRequest       *float64 `json:"input_cost_per_request"`
 	Mode             string   `json:"mode"`
 }
@@ -119,6 +124,9 @@ func ParseLiteLLM(data []byte) (Table, error) {
 		p.LongCacheWrite1h = conv(e.CacheWrite1hLong)
 		if p.LongInput != nil || p.LongOutput != nil {
 			p.LongThreshold = 200_000
+		} else if e.InputLong272 != nil || e.OutputLong272 != nil {
+			p.LongThreshold = 272_000
+			p.LongInput, p.LongOutput, p.LongCacheRead = conv(e.InputLong272), conv(e.OutputLong272), conv(e.CacheReadLong272)
 		}
 		if e.PerRequest != nil {
 			p.PerRequest = llm.Micros(math.Round(*e.PerRequest * 1e6))
