@@ -58,6 +58,8 @@ type Server struct {
 	Catalog  *catalog.Watcher
 	Breakers *breaker.Set
 	Handler  http.Handler
+	// API is the router's server; shutdown drains its WebSockets.
+	API      *httpapi.Server
 	Journal  *accounting.Journal
 	Shipper  *accounting.Shipper
 	Registry *prometheus.Registry
@@ -150,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		Order: routing.Order(cfg.RoutingOrder), FailOpenAccounting: cfg.AccountingMode == "open",
 	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, s.Metrics, s.Limits, log)
 	s.registerGauges()
-	s.Handler = httpapi.New(httpapi.Config{
+	s.API = httpapi.New(httpapi.Config{
 		MaxBodyBytes:         cfg.MaxBodyBytes,
 		MaxInflightBodyBytes: cfg.MaxInflightBody,
 		BodyReadTimeout:      cfg.BodyReadTimeout,
@@ -163,7 +165,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 			Token: cfg.AdminToken, Store: st, Breakers: s.Breakers, TemporalUIURL: cfg.TemporalUIURL,
 			Namespace: cfg.TemporalNamespace, Refresh: s.Catalog.Load,
 		},
-	}, s.Catalog.Current, p).Routes()
+	}, s.Catalog.Current, p)
+	s.Handler = s.API.Routes()
 	return s, nil
 }
 
@@ -272,7 +275,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: draining in-flight requests", "timeout", s.Config.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	// WebSockets are hijacked, so Shutdown does not wait for them: each
+	// closes (1001) once its response in flight ends, or is cut below.
+	wsDrained := make(chan error, 1)
+	go func() { wsDrained <- s.API.DrainWebSockets(sctx) }()
+	err := srv.Shutdown(sctx)
+	if werr := <-wsDrained; err == nil {
+		err = werr
+	}
+	if err != nil {
 		s.log.Warn("drain deadline passed; cutting the requests still running", "requests", handlers.running())
 		cut(proxy.ErrShutdown)
 		// Cut handlers return within moments, having answered 503 or

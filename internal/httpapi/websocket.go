@@ -49,11 +49,16 @@ func (s *Server) responsesWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	// The reader runs for the connection's life, so pings are answered
 	// and a client close cancels the response in flight.
+	// Its context is not the request's: coder/websocket closes the
+	// connection, without a close frame, when a Read's context ends, and
+	// a shutdown cut must still send 1001.
+	rctx, stopReading := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReading()
 	msgs := make(chan []byte, 4)
 	go func() {
 		defer close(msgs)
 		for {
-			typ, data, err := conn.Read(ctx)
+			typ, data, err := conn.Read(rctx)
 			if err != nil {
 				cancel(errClientClosed)
 				return
@@ -64,6 +69,8 @@ func (s *Server) responsesWebSocket(w http.ResponseWriter, r *http.Request) {
 			select {
 			case msgs <- data:
 			case <-ctx.Done():
+				return
+			case <-rctx.Done():
 				return
 			}
 		}

@@ -308,3 +308,92 @@ func TestWebSocketPingAndIdle(t *testing.T) {
 		t.Fatal("idle connection not closed")
 	}
 }
+
+// TestWebSocketShutdown: at shutdown, a response in flight ends normally
+// and its connection then closes with 1001 (going away); an idle
+// connection closes with 1001 at once. A response still running at the
+// drain deadline is cut, recorded failed/shutdown, and closed with 1001.
+func TestWebSocketShutdown(t *testing.T) {
+	t.Parallel()
+	closeCode := func(t *testing.T, conn *websocket.Conn) websocket.StatusCode {
+		t.Helper()
+		for {
+			if _, _, err := conn.Read(ctxT(t)); err != nil {
+				return websocket.CloseStatus(err)
+			}
+		}
+	}
+	t.Run("drained", func(t *testing.T) {
+		t.Parallel()
+		g := gatewaytest.New(t, gatewaytest.Options{
+			Fake:   fakeupstream.Config{Knobs: fakeupstream.Knobs{Chunks: 10, ChunkInterval: 30 * time.Millisecond}},
+			Config: func(c *config.Config) { c.ShutdownTimeout = 5 * time.Second },
+		})
+		idle, _, err := wsDial(t, g, gatewaytest.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy, _, err := wsDial(t, g, gatewaytest.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := busy.Write(ctxT(t), websocket.MessageText, []byte(wsCreate)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := busy.Read(ctxT(t)); err != nil { // the response is running
+			t.Fatal(err)
+		}
+		stopped := make(chan struct{})
+		go func() { g.Stop(); close(stopped) }()
+		defer func() { <-stopped }()
+		if code := closeCode(t, idle); code != websocket.StatusGoingAway {
+			t.Fatalf("idle connection closed with %v", code)
+		}
+		var evs []wsEvent
+		for {
+			_, data, err := busy.Read(ctxT(t))
+			if err != nil {
+				if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
+					t.Fatalf("busy connection closed with %v (%v)", code, err)
+				}
+				break
+			}
+			var ev wsEvent
+			_ = json.Unmarshal(data, &ev)
+			evs = append(evs, ev)
+		}
+		if len(evs) == 0 || last(evs).Type != "response.completed" {
+			t.Fatalf("the response in flight did not complete: %d events", len(evs))
+		}
+		if rec := g.Finished(t, g.Recorder.IDs()[0]); rec.Outcome.Status != llm.StatusCompleted {
+			t.Fatalf("record %s", rec.Outcome.Status)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		g := gatewaytest.New(t, gatewaytest.Options{
+			Fake:   fakeupstream.Config{Knobs: fakeupstream.Knobs{Chunks: 1000, ChunkInterval: 20 * time.Millisecond}},
+			Config: func(c *config.Config) { c.ShutdownTimeout = 300 * time.Millisecond },
+		})
+		conn, _, err := wsDial(t, g, gatewaytest.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Write(ctxT(t), websocket.MessageText, []byte(wsCreate)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := conn.Read(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan struct{})
+		go func() { g.Stop(); close(stopped) }()
+		defer func() { <-stopped }()
+		if code := closeCode(t, conn); code != websocket.StatusGoingAway {
+			t.Fatalf("closed with %v", code)
+		}
+		rec := g.Finished(t, g.Recorder.IDs()[0])
+		if rec.Outcome.Status != llm.StatusFailed || rec.Outcome.ErrorClass != llm.ErrShutdown {
+			t.Fatalf("record %s/%s", rec.Outcome.Status, rec.Outcome.ErrorClass)
+		}
+	})
+}
