@@ -6,6 +6,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -30,7 +31,9 @@ type Activities struct {
 	// have no price in the database.
 	Prices pricing.Table
 	Logger *slog.Logger
-	// UnpricedHook, if set, is called for a request whose model has no price.
+	// UnpricedHook, if set, is called for a request whose model has no
+	// price, with the configured model's name (a pattern for the names it
+	// serves).
 	UnpricedHook func(model string)
 	// DeletedHook, if set, is told how many rows a retention batch deleted.
 	DeletedHook func(table string, n int64)
@@ -138,7 +141,9 @@ func (a *Activities) price(ctx context.Context, in FinalInput, rec store.FinalRe
 	})
 	if !ok {
 		if a.UnpricedHook != nil {
-			a.UnpricedHook(in.Meta.Model)
+			// Labelled by the configured entry: a pattern's names are the
+			// client's choice, the pattern is not.
+			a.UnpricedHook(cmp.Or(facts.Entry, in.Meta.Model))
 		}
 		return nil, nil
 	}

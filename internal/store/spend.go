@@ -18,6 +18,10 @@ type PricingFacts struct {
 	FreeTier       bool
 	Provider       string
 	EndpointFormat string
+	// Entry is the configured model the name resolved to: the exact model
+	// or the pattern serving it (issue 10); "" when none does. Unlike the
+	// requested name it is bounded by configuration (a metric label).
+	Entry string
 }
 
 // PricingFor reads the price of model on providerID (the provider override
@@ -39,10 +43,11 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 			}
 		}
 	}
-	modelID, err := s.pricedModel(ctx, model)
+	modelID, entry, err := s.pricedModel(ctx, model)
 	if err != nil || modelID == 0 {
 		return f, err
 	}
+	f.Entry = entry
 	prices, err := collectArgs(ctx, s.Pool, priceColumns+` FROM prices
 		WHERE model_id = $1 AND (provider_id = $2 OR provider_id IS NULL)
 		ORDER BY provider_id NULLS LAST LIMIT 1`, scanPrice, modelID, providerID)
@@ -55,15 +60,15 @@ func (s *Store) PricingFor(ctx context.Context, model string, providerID, keyID 
 	return f, nil
 }
 
-// pricedModel is the ID of the model whose price a request recorded under
-// name pays: the model called name or, when there is none, the pattern
-// that serves it, chosen as catalog.Snapshot.Model chooses (issue 10).
-// 0 means no model.
-func (s *Store) pricedModel(ctx context.Context, name string) (int64, error) {
+// pricedModel is the ID and name of the model whose price a request
+// recorded under name pays: the model called name or, when there is none,
+// the pattern that serves it, chosen as catalog.Snapshot.Model chooses
+// (issue 10). 0 means no model.
+func (s *Store) pricedModel(ctx context.Context, name string) (int64, string, error) {
 	var id int64
 	err := interpretError(s.Pool.QueryRow(ctx, `SELECT id FROM models WHERE name = $1`, name).Scan(&id))
 	if !errors.Is(err, ErrNotFound) {
-		return id, err
+		return id, name, err
 	}
 	type entry struct {
 		id   int64
@@ -75,15 +80,15 @@ func (s *Store) pricedModel(ctx context.Context, name string) (int64, error) {
 			return e, r.Scan(&e.id, &e.name)
 		})
 	if err != nil {
-		return 0, interpretError(err)
+		return 0, "", interpretError(err)
 	}
 	slices.SortStableFunc(patterns, func(a, b entry) int { return llm.ComparePatterns(a.name, b.name) })
 	for _, p := range patterns {
 		if llm.MatchModel(p.name, name) {
-			return p.id, nil
+			return p.id, p.name, nil
 		}
 	}
-	return 0, nil
+	return 0, "", nil
 }
 
 // Spend returns the spend of users and gateway keys that have a budget,
