@@ -271,7 +271,8 @@ Aether is running.
     -H "Content-Type: application/json" \
     -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
 
-Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini).
+Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini),
+and any other gpt-*, o[0-9]* (OpenAI), claude-* (Anthropic) or gemini-* (Gemini) name.
 A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`,
 		gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
 		filepath.Join(o.DataDir, "env"), gateway, demoKey)
