@@ -185,6 +185,7 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 	in := s.inbound(req, dOpenAI, llm.OpGenerate)
 	in.Model = model
 	in.Stream = true
+	in.WebSocket = true
 	body := upstreamCreateBody(obj)
 	ub := &upstreamBody{obj: body, model: model}
 	in.Body = ub.forModel

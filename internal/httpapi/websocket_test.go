@@ -119,7 +119,7 @@ func TestWebSocketThreeResponses(t *testing.T) {
 	}
 	for _, id := range ids {
 		rec := g.Finished(t, id)
-		if rec.Outcome.Status != llm.StatusCompleted || rec.Outcome.Usage.TotalTokens() == 0 || !rec.Meta.Stream || rec.Meta.Model != "gpt-4o-mini" {
+		if rec.Outcome.Status != llm.StatusCompleted || rec.Outcome.Usage.TotalTokens() == 0 || !rec.Meta.Stream || !rec.Meta.WebSocket || rec.Meta.Model != "gpt-4o-mini" {
 			t.Fatalf("record %s: %+v usage %+v", id, rec.Outcome.Status, rec.Outcome.Usage)
 		}
 	}

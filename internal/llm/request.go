@@ -92,6 +92,9 @@ type RequestMeta struct {
 	// CorrelationID is the client's own X-Request-ID, sanitised, or "".
 	// It is only a label: the gateway never uses it as an identifier.
 	CorrelationID string `json:"correlation_id,omitempty"`
+	// WebSocket: the request came as a response.create message on a
+	// Responses WebSocket rather than as an HTTP request.
+	WebSocket bool `json:"websocket,omitempty"`
 }
 
 // Outcome is how a request ended, as the proxy saw it.

@@ -118,6 +118,8 @@ type Inbound struct {
 	Received time.Time
 	// CorrelationID is the client's own X-Request-ID (sanitised), or "".
 	CorrelationID string
+	// WebSocket: the request is a message on a Responses WebSocket.
+	WebSocket bool
 }
 
 // attemptResult is how one attempt ended before or at the commit point.
@@ -165,6 +167,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		RequestID: in.RequestID, UserID: in.Caller.User.ID, User: in.Caller.User.Name, APIKeyID: in.Caller.Key.ID,
 		Model: plan.Model.Name, Format: in.Dialect.Format(), Operation: in.Operation, Stream: in.Stream,
 		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout), CorrelationID: in.CorrelationID,
+		WebSocket: in.WebSocket,
 	}
 	if billable {
 		all := append(append(make([]llm.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)

@@ -47,14 +47,14 @@ func nullTime(t time.Time) any {
 
 func upsertHead(ctx context.Context, tx pgx.Tx, m llm.RequestMeta, status llm.Status, firstByteAt time.Time) error {
 	_, err := tx.Exec(ctx, `
-		INSERT INTO requests (request_id, user_id, api_key_id, model, api_format, operation, stream, status, created_at, streaming_at, correlation_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nullif($11, ''))
+		INSERT INTO requests (request_id, user_id, api_key_id, model, api_format, operation, stream, status, created_at, streaming_at, correlation_id, websocket)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nullif($11, ''), $12)
 		ON CONFLICT (request_id) DO UPDATE SET
 			status = CASE WHEN requests.status = 'pending' AND EXCLUDED.status <> 'pending' THEN EXCLUDED.status ELSE requests.status END,
 			streaming_at = coalesce(requests.streaming_at, EXCLUDED.streaming_at),
 			updated_at = now()`,
 		m.RequestID, m.UserID, m.APIKeyID, m.Model, string(m.Format), string(m.Operation), m.Stream, string(status),
-		m.ReceivedAt, nullTime(firstByteAt), m.CorrelationID)
+		m.ReceivedAt, nullTime(firstByteAt), m.CorrelationID, m.WebSocket)
 	return interpretError(err)
 }
 

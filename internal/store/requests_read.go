@@ -37,6 +37,7 @@ type RequestSummary struct {
 	Provider      *string    `json:"provider"`
 	Format        string     `json:"format"`
 	Stream        bool       `json:"stream"`
+	WebSocket     bool       `json:"websocket"`
 	Status        string     `json:"status"`
 	StatusCode    *int       `json:"status_code"`
 	ErrorClass    *string    `json:"error_class"`
@@ -48,12 +49,12 @@ type RequestSummary struct {
 	FinishedAt    *time.Time `json:"finished_at"`
 }
 
-const summaryColumns = `request_id, correlation_id, created_at, user_id, api_key_id, model, upstream_model, provider, api_format, stream,
+const summaryColumns = `request_id, correlation_id, created_at, user_id, api_key_id, model, upstream_model, provider, api_format, stream, websocket,
 	status, status_code, error_class, attempt_count, total_tokens, total_cost_usd::text, first_byte_ms, total_ms, finished_at`
 
 func scanSummary(r pgx.Row, s *RequestSummary) error {
 	return r.Scan(&s.RequestID, &s.CorrelationID, &s.CreatedAt, &s.UserID, &s.APIKeyID, &s.Model, &s.UpstreamModel, &s.Provider, &s.Format,
-		&s.Stream, &s.Status, &s.StatusCode, &s.ErrorClass, &s.Attempts, &s.TotalTokens, &s.CostUSD, &s.FirstByteMS,
+		&s.Stream, &s.WebSocket, &s.Status, &s.StatusCode, &s.ErrorClass, &s.Attempts, &s.TotalTokens, &s.CostUSD, &s.FirstByteMS,
 		&s.TotalMS, &s.FinishedAt)
 }
 
@@ -185,7 +186,7 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*RequestDetail, erro
 		actual_cost_usd::text, rate_multiplier::text, price_snapshot, error_message, streaming_at
 		FROM requests WHERE request_id = $1`, id)
 	err := row.Scan(&d.RequestID, &d.CorrelationID, &d.CreatedAt, &d.UserID, &d.APIKeyID, &d.Model, &d.UpstreamModel, &d.Provider, &d.Format,
-		&d.Stream, &d.Status, &d.StatusCode, &d.ErrorClass, &d.Attempts, &d.TotalTokens, &d.CostUSD, &d.FirstByteMS,
+		&d.Stream, &d.WebSocket, &d.Status, &d.StatusCode, &d.ErrorClass, &d.Attempts, &d.TotalTokens, &d.CostUSD, &d.FirstByteMS,
 		&d.TotalMS, &d.FinishedAt, &d.Usage.Input, &d.Usage.CacheRead, &d.Usage.CacheWrite5m, &d.Usage.CacheWrite1h,
 		&d.Usage.Output, &d.Usage.Reasoning, &d.Cost.Known, &d.Cost.Input, &d.Cost.Output, &d.Cost.CacheRead,
 		&d.Cost.CacheWrite, &d.Cost.Request, &d.Cost.Total, &d.Cost.Actual, &d.Cost.Multiplier, &prices,

@@ -116,6 +116,9 @@ func StartOptions(in RequestInput) (temporal.SearchAttributes, map[string]any) {
 	if m.CorrelationID != "" {
 		updates = append(updates, SACorrelationID.ValueSet(m.CorrelationID))
 	}
+	if m.WebSocket {
+		updates = append(updates, SAWebSocket.ValueSet(true))
+	}
 	if in.Outcome != nil {
 		updates = append(updates, SATotalTokens.ValueSet(st.TotalTokens))
 		if st.Provider != "" {

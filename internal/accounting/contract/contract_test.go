@@ -18,6 +18,7 @@ func TestSearchAttributes(t *testing.T) {
 		{"AetherProvider", "Keyword"}, {"AetherFormat", "Keyword"}, {"AetherStream", "Bool"},
 		{"AetherStatus", "Keyword"}, {"AetherCostUSD", "Double"}, {"AetherTotalTokens", "Int"},
 		{"AetherCorrelationID", "Keyword"},
+		{"AetherWebSocket", "Bool"},
 	}
 	if !slices.Equal(SearchAttributes, want) {
 		t.Fatalf("SearchAttributes = %v, want %v", SearchAttributes, want)

@@ -18,6 +18,9 @@ var (
 	// SACorrelationID is the client's own X-Request-ID, set at start only
 	// when the client sent one.
 	SACorrelationID = temporal.NewSearchAttributeKeyKeyword("AetherCorrelationID")
+	// SAWebSocket is true, set at start only, for a request that came on
+	// a Responses WebSocket; HTTP requests do not set it.
+	SAWebSocket = temporal.NewSearchAttributeKeyBool("AetherWebSocket")
 )
 
 // SearchAttribute names one custom search attribute and its type, for the
@@ -31,7 +34,7 @@ type SearchAttribute struct {
 // SearchAttributes lists every custom search attribute a request workflow
 // sets, built from the keys above so the two cannot disagree.
 var SearchAttributes = list(SAUser, SAAPIKey, SAModel, SAProvider, SAFormat, SAStream,
-	SAStatus, SACostUSD, SATotalTokens, SACorrelationID)
+	SAStatus, SACostUSD, SATotalTokens, SACorrelationID, SAWebSocket)
 
 func list(keys ...temporal.SearchAttributeKey) []SearchAttribute {
 	out := make([]SearchAttribute, len(keys))
