@@ -149,6 +149,13 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 	fail := func(status int, code, msg string) {
 		sink.sendError(status, []byte(`{"type":"invalid_request_error","code":`+string(jsonbody.Quote(code))+`,"message":`+string(jsonbody.Quote(msg))+`}`), nil)
 	}
+	// A message counts against the in-flight body budget like a POST
+	// body, until its request is over.
+	if !s.bodies.acquire(int64(len(data))) {
+		fail(http.StatusServiceUnavailable, "overloaded", "The gateway is holding too many request bodies; retry shortly.")
+		return
+	}
+	defer s.bodies.release(int64(len(data)))
 	obj, err := jsonbody.Parse(data)
 	if data == nil || err != nil {
 		fail(http.StatusBadRequest, "invalid_json", "The message is not a JSON object.")

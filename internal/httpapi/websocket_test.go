@@ -397,3 +397,26 @@ func TestWebSocketShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestWebSocketMaxLifetime: a connection older than
+// AETHER_WEBSOCKET_MAX_LIFETIME is closed with 1000 between requests,
+// never during one.
+func TestWebSocketMaxLifetime(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{
+		Fake:   fakeupstream.Config{Knobs: fakeupstream.Knobs{Chunks: 20, ChunkInterval: 30 * time.Millisecond}},
+		Config: func(c *config.Config) { c.WebSocketMaxLifetime = 200 * time.Millisecond },
+	})
+	conn, _, err := wsDial(t, g, gatewaytest.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The response outlives the connection's lifetime and still completes.
+	if ev := last(wsTurn(t, conn, wsCreate)); ev.Type != "response.completed" {
+		t.Fatalf("last event %q", ev.Type)
+	}
+	_, _, err = conn.Read(ctxT(t))
+	if code := websocket.CloseStatus(err); code != websocket.StatusNormalClosure {
+		t.Fatalf("closed with %v (%v)", code, err)
+	}
+}
