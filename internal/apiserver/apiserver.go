@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/accounting"
@@ -49,6 +50,9 @@ type Deps struct {
 	// JournalFile opens the journal's files. Nil: os.OpenFile; tests
 	// inject a failing disk.
 	JournalFile func(name string, flag int, perm os.FileMode) (accounting.File, error)
+	// TracerProvider traces requests. Nil: an OTLP exporter when
+	// cfg.Tracing is enabled, else no tracing at all.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a running API process.
@@ -147,9 +151,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	if transport == nil {
 		transport = upstream.NewDirect(upstream.NewTransport())
 	}
+	tracer, err := s.tracer(ctx, cfg.Tracing, deps.TracerProvider)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	p := proxy.New(proxy.Config{
 		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout, MaxAttempts: cfg.MaxAttempts,
-		Order: routing.Order(cfg.RoutingOrder), FailOpenAccounting: cfg.AccountingMode == "open",
+		Order: routing.Order(cfg.RoutingOrder), FailOpenAccounting: cfg.AccountingMode == "open", Tracer: tracer,
 	}, s.Catalog.Current, s.Breakers, routing.NewAffinity(cfg.AffinityTTL), transport, rec, s.Metrics, s.Limits, log)
 	s.registerGauges()
 	s.API = httpapi.New(httpapi.Config{

@@ -59,6 +59,47 @@ type Config struct {
 	// WebSocket connection (internal/httpapi/websocket.go).
 	WebSocketIdleTimeout time.Duration
 	WebSocketMaxLifetime time.Duration
+
+	// Tracing is the API's OpenTelemetry trace export (TracingVars).
+	Tracing Tracing
+}
+
+// Tracing says whether the API exports OTLP traces. It is on when an OTLP
+// endpoint is set (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+// OTEL_EXPORTER_OTLP_ENDPOINT) and neither OTEL_SDK_DISABLED=true nor
+// OTEL_TRACES_EXPORTER=none turns it off. The exporter itself reads the
+// endpoint, headers, timeout and TLS settings from the standard OTEL_*
+// variables (the OpenTelemetry SDK's own parsing).
+type Tracing struct {
+	Enabled     bool
+	ServiceName string
+}
+
+// TracingVars are the standard OpenTelemetry variables the API reads
+// itself; the OTLP exporter reads the rest of OTEL_EXPORTER_OTLP_*.
+var TracingVars = []Var{
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Help: "OTLP/HTTP traces URL, such as http://collector:4318/v1/traces; set (or OTEL_EXPORTER_OTLP_ENDPOINT) to export traces"},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Help: "OTLP/HTTP base URL, such as http://collector:4318 (/v1/traces is appended)"},
+	{Name: "OTEL_TRACES_EXPORTER", Default: "otlp", Help: "otlp, or none to turn tracing off"},
+	{Name: "OTEL_SDK_DISABLED", Default: "false", Help: "true turns tracing off"},
+	{Name: "OTEL_SERVICE_NAME", Default: "aether-api", Help: "service.name of the API's spans"},
+}
+
+// loadTracing parses TracingVars.
+func loadTracing(getenv func(string) string) (Tracing, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	t := Tracing{ServiceName: get("OTEL_SERVICE_NAME")}
+	if t.ServiceName == "" {
+		t.ServiceName = "aether-api"
+	}
+	exp := strings.ToLower(get("OTEL_TRACES_EXPORTER"))
+	if exp != "" && exp != "otlp" && exp != "none" {
+		return Tracing{}, fmt.Errorf("config: OTEL_TRACES_EXPORTER: %q is not one of otlp, none", exp)
+	}
+	disabled := strings.EqualFold(get("OTEL_SDK_DISABLED"), "true")
+	endpoint := get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || get("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
+	t.Enabled = endpoint && exp != "none" && !disabled
+	return t, nil
 }
 
 // Var documents one environment variable: its name, default and meaning.
@@ -127,6 +168,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MaxInflightBody < c.MaxBodyBytes {
 		return Config{}, fmt.Errorf("config: AETHER_MAX_INFLIGHT_BODY_BYTES: %d is below AETHER_MAX_BODY_BYTES (%d), so the largest body could never be read", c.MaxInflightBody, c.MaxBodyBytes)
 	}
+	t, err := loadTracing(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Tracing = t
 	return c, nil
 }
 

@@ -95,6 +95,10 @@ type RequestMeta struct {
 	// WebSocket: the request came as a response.create message on a
 	// Responses WebSocket rather than as an HTTP request.
 	WebSocket bool `json:"websocket,omitempty"`
+	// TraceParent is the W3C traceparent of the request's span when the
+	// API traces (OTEL_*), so the accounting workflow joins the trace;
+	// "" otherwise. It names a trace, nothing of the request's content.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Outcome is how a request ended, as the proxy saw it.

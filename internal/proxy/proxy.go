@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"aether/internal/breaker"
 	"aether/internal/catalog"
 	"aether/internal/limits"
@@ -65,6 +67,9 @@ type Config struct {
 	Order            routing.Order
 	// FailOpenAccounting serves requests even when Started fails.
 	FailOpenAccounting bool
+	// Tracer, when set, traces each request and attempt (trace.go); nil
+	// turns tracing off at the cost of a nil check.
+	Tracer trace.Tracer
 }
 
 // Proxy serves proxied requests.
@@ -134,10 +139,13 @@ type attemptResult struct {
 
 // Serve handles one request end to end.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
+	r, rt := p.traceRequest(r, in)
+	defer rt.end()
 	snap := p.catalog()
 	now := p.now()
 	if p.limits != nil {
 		if ref := p.limits.Admit(in.Caller, now); ref != nil {
+			rt.refused(ref.Reason)
 			p.refuse(w, in, ref)
 			return
 		}
@@ -150,14 +158,17 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
 	switch {
 	case errors.Is(err, llm.ErrModelUnknown):
+		rt.refused("unknown_model")
 		noteAccess(w, "unknown_model", false)
 		in.Dialect.WriteError(w, llm.KindNotFound, fmt.Sprintf("The model %.64q does not exist or is not served by this gateway.", in.Model))
 		return
 	case errors.Is(err, llm.ErrForbidden):
+		rt.refused("forbidden")
 		noteAccess(w, "forbidden", false)
 		in.Dialect.WriteError(w, llm.KindPermission, fmt.Sprintf("This API key may not use model %.64q with the %s API.", in.Model, in.Dialect.Format()))
 		return
 	case err != nil:
+		rt.refused("internal")
 		noteAccess(w, "internal", false)
 		in.Dialect.WriteError(w, llm.KindInternal, "routing failed")
 		return
@@ -167,13 +178,14 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		RequestID: in.RequestID, UserID: in.Caller.User.ID, User: in.Caller.User.Name, APIKeyID: in.Caller.Key.ID,
 		Model: plan.Model.Name, Format: in.Dialect.Format(), Operation: in.Operation, Stream: in.Stream,
 		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout), CorrelationID: in.CorrelationID,
-		WebSocket: in.WebSocket,
+		WebSocket: in.WebSocket, TraceParent: rt.traceParent(),
 	}
 	if billable {
 		all := append(append(make([]llm.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
 		if err := p.recorder.Started(meta, all); err != nil {
 			if !p.cfg.FailOpenAccounting {
 				w.Header().Set("Retry-After", "5")
+				rt.refused("journal_unavailable")
 				noteAccess(w, "journal_unavailable", false)
 				in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
 				return
@@ -182,11 +194,12 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 			billable = false
 		}
 	}
-	out := p.run(w, r, in, snap, plan, meta, billable)
+	out := p.run(w, r, in, snap, plan, meta, billable, rt)
 	if billable {
 		p.recorder.Finished(in.RequestID, out)
 	}
 	answered, ok := out.Answered(plan.Candidates)
+	rt.finish(out, answered, ok)
 	if billable && ok && p.limits != nil {
 		if cost, priced := snap.Cost(plan.Model, answered, out.Usage, out.Status == llm.StatusCompleted); priced {
 			p.limits.Ended(in.Caller, in.RequestID, cost, p.now())
@@ -229,7 +242,7 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 }
 
 // run walks the candidates and returns the request's outcome.
-func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta llm.RequestMeta, billable bool) llm.Outcome {
+func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta llm.RequestMeta, billable bool, rt *reqTrace) llm.Outcome {
 	ctx, cancel := context.WithDeadline(r.Context(), meta.Deadline)
 	defer cancel()
 	out := llm.Outcome{CandidateIndex: -1}
@@ -264,13 +277,15 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		}
 		tried++
 		started := p.now()
-		res := p.attempt(ctx, w, in, plan.Model, c, st)
+		actx, span := rt.attempt(ctx, c)
+		res := p.attempt(actx, w, in, plan.Model, c, st)
 		release()
 		// The verdict (fail over? count against the key? move affinity?)
 		// is the classification table's, not the proxy's.
 		v := upstream.Judge(res.class, res.committed)
 		att := llm.Attempt{CandidateIndex: c.Index, KeyID: c.KeyID, StartedAt: started, Latency: p.now().Sub(started), StatusCode: res.status, ErrorClass: res.class, Outcome: v.Outcome}
 		done(v.Breaker)
+		endAttempt(span, res, v)
 		switch {
 		case v.Breaker == breaker.Success:
 			p.affinity.Succeeded(in.Caller.Key.ID, plan.Model.ID, c.KeyID, p.now())

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"aether/internal/accounting"
 	"aether/internal/apiserver"
 	"aether/internal/config"
@@ -100,6 +102,8 @@ type Options struct {
 	Temporal accounting.Starter
 	// JournalFile opens the journal's files (tests of a failing disk).
 	JournalFile func(name string, flag int, perm os.FileMode) (accounting.File, error)
+	// TracerProvider traces the proxy (tests of spans).
+	TracerProvider trace.TracerProvider
 }
 
 // Gateway is a running test gateway.
@@ -166,7 +170,7 @@ func New(t testing.TB, opts Options) *Gateway {
 		opts.Config(&cfg)
 	}
 	g := &Gateway{Fake: fake, FakeURL: fakeSrv.URL, Config: cfg, done: make(chan struct{})}
-	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }, Transport: opts.Transport}
+	deps := apiserver.Deps{Getenv: func(k string) string { return env[k] }, Transport: opts.Transport, TracerProvider: opts.TracerProvider}
 	switch {
 	case opts.Journal:
 		deps.Temporal, deps.JournalFile = opts.Temporal, opts.JournalFile
