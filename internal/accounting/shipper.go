@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -364,6 +365,10 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
 	defer cancel()
+	// The request's span, journaled as a traceparent, is the parent of the
+	// start: the client's tracing interceptor (when tracing is on) puts it
+	// in the workflow's header, so the workflow joins the request's trace.
+	cctx = withTraceParent(cctx, meta.TraceParent)
 	var err error
 	delivered, conflict, theirs := false, false, ""
 	if !started {
@@ -455,4 +460,13 @@ func (s *Shipper) Stats() ShipperStats {
 		st.OldestAge = s.nowFunc().Sub(t)
 	}
 	return st
+}
+
+// withTraceParent returns ctx carrying the remote span context of a W3C
+// traceparent; ctx itself when there is none.
+func withTraceParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" {
+		return ctx
+	}
+	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -25,18 +26,21 @@ type fakeTemporal struct {
 	signals  map[string][]contract.Event
 	closed   map[string]bool
 	startErr int // failing calls while down
+	// parents: the span context each start's ctx carried.
+	parents map[string]trace.SpanContext
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{starts: map[string]contract.RequestInput{}, signals: map[string][]contract.Event{}, closed: map[string]bool{}}
+	return &fakeTemporal{starts: map[string]contract.RequestInput{}, signals: map[string][]contract.Event{}, closed: map[string]bool{}, parents: map[string]trace.SpanContext{}}
 }
 
 var errDown = errors.New("connection refused")
 
-func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.parents[o.ID] = trace.SpanContextFromContext(ctx)
 	if f.down {
 		f.startErr++
 		return nil, errDown
@@ -252,5 +256,36 @@ func TestCrashRecovery(t *testing.T) {
 	defer ft.mu.Unlock()
 	if len(ft.starts) != 2 {
 		t.Fatalf("%d workflows after a second replay", len(ft.starts))
+	}
+}
+
+// TestTraceParentRidesInStart: a request's journaled traceparent comes back
+// in the workflow's input and is the remote parent in the start call's
+// context, where the client's tracing interceptor puts it in the
+// workflow's header. Without one the start carries no span.
+func TestTraceParentRidesInStart(t *testing.T) {
+	ft := newFakeTemporal()
+	p := startPipeline(t, t.TempDir(), ft, 10*time.Millisecond)
+	defer p.stop()
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traced := meta("traced")
+	traced.TraceParent = tp
+	_ = p.rec.Started(traced, []llm.Candidate{{Index: 0, KeyID: 1}})
+	p.rec.Finished("traced", done(llm.StatusCompleted))
+	_ = p.rec.Started(meta("plain"), []llm.Candidate{{Index: 0, KeyID: 1}})
+	p.rec.Finished("plain", done(llm.StatusCompleted))
+	eventually(t, "2 deliveries", func() bool { return p.s.Stats().Delivered == 2 })
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	id := contract.WorkflowID("traced")
+	if got := ft.starts[id].Meta.TraceParent; got != tp {
+		t.Errorf("journaled traceparent %q, want %q", got, tp)
+	}
+	sc := ft.parents[id]
+	if !sc.IsRemote() || sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || sc.SpanID().String() != "00f067aa0ba902b7" || !sc.IsSampled() {
+		t.Errorf("start's parent span context %+v", sc)
+	}
+	if sc := ft.parents[contract.WorkflowID("plain")]; sc.IsValid() {
+		t.Errorf("untraced request's start carries span %v", sc.TraceID())
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"aether/internal/seed"
 	"aether/internal/store"
 	"aether/internal/temporalx"
+	"aether/internal/tracing"
 	"aether/internal/upstream"
 )
 
@@ -124,6 +125,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		FailureRatio: cfg.BreakerRatio, MinRequests: uint32(cfg.BreakerMinReqs), Window: cfg.BreakerWindow,
 		OpenFor: cfg.BreakerOpenFor, HalfOpenProbes: uint32(cfg.BreakerProbes),
 	}, nil)
+	tp, err := s.tracerProvider(ctx, cfg.Tracing, deps.TracerProvider)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	var tracer trace.Tracer
+	if tp != nil {
+		tracer = tp.Tracer("aether/proxy")
+	}
 	rec := deps.Recorder
 	if rec == nil {
 		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir, SegmentBytes: int64(cfg.JournalSegment), Log: log, OpenFile: deps.JournalFile})
@@ -135,7 +145,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		s.closers = append(s.closers, func() { _ = j.Close() }) // idempotent; Serve closes it first
 		starter := deps.Temporal
 		if starter == nil {
-			c, err := client.NewLazyClient(temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log))
+			opts := temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log)
+			if tp != nil {
+				// The shipper's workflow starts carry the request's trace.
+				ti, err := tracing.TemporalInterceptor(tp)
+				if err != nil {
+					s.Close()
+					return nil, err
+				}
+				opts.Interceptors = append(opts.Interceptors, ti)
+			}
+			c, err := client.NewLazyClient(opts)
 			if err != nil {
 				s.Close()
 				return nil, err
@@ -150,11 +170,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	transport := deps.Transport
 	if transport == nil {
 		transport = upstream.NewDirect(upstream.NewTransport())
-	}
-	tracer, err := s.tracer(ctx, cfg.Tracing, deps.TracerProvider)
-	if err != nil {
-		s.Close()
-		return nil, err
 	}
 	p := proxy.New(proxy.Config{
 		FirstByteTimeout: cfg.FirstByteTimeout, RequestTimeout: cfg.RequestTimeout, MaxAttempts: cfg.MaxAttempts,

@@ -64,7 +64,7 @@ type Config struct {
 	Tracing Tracing
 }
 
-// Tracing says whether the API exports OTLP traces. It is on when an OTLP
+// Tracing says whether the API and the worker export OTLP traces. It is on when an OTLP
 // endpoint is set (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
 // OTEL_EXPORTER_OTLP_ENDPOINT) and neither OTEL_SDK_DISABLED=true nor
 // OTEL_TRACES_EXPORTER=none turns it off. The exporter itself reads the
@@ -72,7 +72,7 @@ type Config struct {
 // variables (the OpenTelemetry SDK's own parsing).
 type Tracing struct {
 	Enabled     bool
-	ServiceName string
+	ServiceName string // "": the binary's own name
 }
 
 // TracingVars are the standard OpenTelemetry variables the API reads
@@ -82,16 +82,13 @@ var TracingVars = []Var{
 	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Help: "OTLP/HTTP base URL, such as http://collector:4318 (/v1/traces is appended)"},
 	{Name: "OTEL_TRACES_EXPORTER", Default: "otlp", Help: "otlp, or none to turn tracing off"},
 	{Name: "OTEL_SDK_DISABLED", Default: "false", Help: "true turns tracing off"},
-	{Name: "OTEL_SERVICE_NAME", Default: "aether-api", Help: "service.name of the API's spans"},
+	{Name: "OTEL_SERVICE_NAME", Default: "aether-api, aether-worker", Help: "service.name of the process's spans"},
 }
 
 // loadTracing parses TracingVars.
 func loadTracing(getenv func(string) string) (Tracing, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	t := Tracing{ServiceName: get("OTEL_SERVICE_NAME")}
-	if t.ServiceName == "" {
-		t.ServiceName = "aether-api"
-	}
 	exp := strings.ToLower(get("OTEL_TRACES_EXPORTER"))
 	if exp != "" && exp != "otlp" && exp != "none" {
 		return Tracing{}, fmt.Errorf("config: OTEL_TRACES_EXPORTER: %q is not one of otlp, none", exp)

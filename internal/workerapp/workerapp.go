@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -25,6 +26,7 @@ import (
 	"aether/internal/pricing"
 	"aether/internal/store"
 	"aether/internal/temporalx"
+	"aether/internal/tracing"
 	"aether/workflows"
 )
 
@@ -45,9 +47,26 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	var c client.Client
 	reg := metrics.NewRegistry()
 	sdkMetrics := metrics.TemporalHandler(reg)
+	// With OTEL_* set, the workflow and its activities continue the trace
+	// the API's request started (its header rides in the workflow start).
+	tp, err := tracing.Provider(ctx, cfg.Tracing, "aether-worker")
+	if err != nil {
+		return err
+	}
+	var interceptors []interceptor.ClientInterceptor
+	if tp != nil {
+		defer tracing.Shutdown(tp)
+		ti, err := tracing.TemporalInterceptor(tp)
+		if err != nil {
+			return err
+		}
+		interceptors = append(interceptors, ti)
+		log.Info("exporting OpenTelemetry traces (OTLP/HTTP)")
+	}
 	for attempt := 0; ; attempt++ {
 		opts := temporalx.Options(cfg.TemporalAddress, cfg.TemporalNamespace, log)
 		opts.MetricsHandler = sdkMetrics
+		opts.Interceptors = interceptors
 		c, err = client.DialContext(ctx, opts)
 		if err == nil {
 			break
