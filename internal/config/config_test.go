@@ -123,3 +123,46 @@ func TestAffinityTTLZeroTurnsItOff(t *testing.T) {
 		t.Fatal("a negative AETHER_AFFINITY_TTL was accepted")
 	}
 }
+
+// TestLoadTracing: tracing is on only with an OTLP endpoint, and
+// OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true turn it off.
+func TestLoadTracing(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want Tracing
+	}{
+		{nil, Tracing{}},
+		{map[string]string{"OTEL_SERVICE_NAME": "gw"}, Tracing{ServiceName: "gw"}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, Tracing{Enabled: true}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces", "OTEL_SERVICE_NAME": "gw"}, Tracing{Enabled: true, ServiceName: "gw"}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}, Tracing{}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}, Tracing{}},
+	} {
+		c, err := Load(func(k string) string {
+			if k == "AETHER_ENCRYPTION_KEY" {
+				return strings.Repeat("ab", 32)
+			}
+			return tt.env[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Tracing != tt.want {
+			t.Errorf("%v: %+v, want %+v", tt.env, c.Tracing, tt.want)
+		}
+	}
+	if _, err := Load(func(k string) string {
+		return map[string]string{"AETHER_ENCRYPTION_KEY": strings.Repeat("ab", 32), "OTEL_TRACES_EXPORTER": "zipkin"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "OTEL_TRACES_EXPORTER") {
+		t.Errorf("OTEL_TRACES_EXPORTER=zipkin: %v", err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range TracingVars {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
+		}
+	}
+}
