@@ -68,6 +68,10 @@ type JournalConfig struct {
 	// is shipped and it holds at least this much (default the smaller of
 	// 1 MiB and SegmentBytes), so a quiet, fully shipped journal shrinks.
 	ReclaimBytes int64
+	// MaxBytes caps the journal's segment files on disk (0: no cap). At
+	// the cap, start events are refused until shipped segments are
+	// deleted; later events of accepted requests are always written.
+	MaxBytes int64
 	// MaxBatch bounds one group commit (default 512 entries).
 	MaxBatch int
 	// MaxUnwritten bounds the events waiting for the disk: past it, start
@@ -129,6 +133,9 @@ type Journal struct {
 	segMu    sync.Mutex
 	segments []uint64 // first seq of each segment, ascending
 	shipped  atomic.Uint64
+	// diskBytes is the size of every segment file: added by the writer,
+	// subtracted when a shipped segment is deleted.
+	diskBytes atomic.Int64
 
 	closing       chan struct{}
 	done          chan struct{}
@@ -148,6 +155,8 @@ type JournalStats struct {
 	// Lost counts events the disk refused until shutdown; each was logged
 	// in full at ERROR.
 	Lost uint64
+	// Bytes is the size of the journal's segment files on disk.
+	Bytes int64
 }
 
 // OpenJournal opens (creating if needed) the journal in cfg.Dir, recovers
@@ -249,6 +258,8 @@ func (j *Journal) enqueue(data []byte, start bool, done chan error) error {
 			err = fmt.Errorf("%w: %v", ErrJournalFailed, j.failed)
 		case j.unwritten >= j.cfg.MaxUnwritten:
 			err = fmt.Errorf("%w: %d events wait for the disk", ErrJournalFailed, j.unwritten)
+		case j.cfg.MaxBytes > 0 && j.diskBytes.Load() >= j.cfg.MaxBytes:
+			err = fmt.Errorf("%w: the journal holds %d bytes, its cap", ErrJournalFailed, j.diskBytes.Load())
 		}
 		if err != nil {
 			j.stats.Refused++
@@ -452,6 +463,7 @@ func (j *Journal) writeBatch(buf []byte) error {
 		return err
 	}
 	j.segSize += int64(len(buf))
+	j.diskBytes.Add(int64(len(buf)))
 	return nil
 }
 
@@ -461,6 +473,7 @@ func (j *Journal) Stats() JournalStats {
 	defer j.mu.Unlock()
 	st := j.stats
 	st.Unwritten = j.unwritten
+	st.Bytes = j.diskBytes.Load()
 	return st
 }
 

@@ -489,3 +489,65 @@ func TestJournalCheckpointTempFiles(t *testing.T) {
 
 // shippedSeq is the checkpoint: every entry up to it was delivered.
 func shippedSeq(j *Journal) uint64 { return j.shipped.Load() }
+
+// TestJournalMaxBytes: at AETHER_JOURNAL_MAX_BYTES new requests are refused
+// (their start events), the ends of accepted requests are still written,
+// Stats reports the bytes on disk, and once the backlog is shipped and its
+// segments deleted, starts are taken again. The count survives a restart.
+func TestJournalMaxBytes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := JournalConfig{SegmentBytes: 64 << 10, ReclaimBytes: 64 << 10, MaxBytes: 128 << 10}
+	j := openJ(t, dir, cfg)
+	pad := strings.Repeat("x", 1000)
+	accepted := 0
+	for i := range 1000 {
+		err := j.AppendDurable(fmt.Appendf(nil, "start-%d-%s", i, pad))
+		if errors.Is(err, ErrJournalFailed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted++
+	}
+	if accepted == 0 || accepted == 1000 {
+		t.Fatalf("%d of 1000 starts accepted; the cap should stop them after about 128 KiB", accepted)
+	}
+	if b := j.Stats().Bytes; b < cfg.MaxBytes || b > cfg.MaxBytes+4<<10 {
+		t.Fatalf("Stats().Bytes = %d, want the cap %d (plus at most one record)", b, cfg.MaxBytes)
+	}
+	if b, d := j.Stats().Bytes, dirBytes(t, dir); b != d {
+		t.Fatalf("Stats().Bytes = %d, but the segment files hold %d", b, d)
+	}
+	if j.Stats().Refused == 0 {
+		t.Fatal("refused starts not counted")
+	}
+	// The end of an accepted request is never refused.
+	if err := j.AppendFollowUp([]byte("end-0")); err != nil {
+		t.Fatal(err)
+	}
+	got := collectN(t, j, accepted+1)
+	// Restart at the cap: the size is counted again from the files.
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j = openJ(t, dir, cfg)
+	defer j.Close()
+	if b := j.Stats().Bytes; b < cfg.MaxBytes {
+		t.Fatalf("after a restart Stats().Bytes = %d, want at least the cap %d", b, cfg.MaxBytes)
+	}
+	if err := j.Append([]byte("start-after-restart")); !errors.Is(err, ErrJournalFailed) {
+		t.Fatalf("a start at the cap after a restart: %v, want refused", err)
+	}
+	// Ship everything: the shipped segments go, and starts are taken again.
+	if err := j.Shipped(got[len(got)-1].Seq, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "starts accepted once the backlog is shipped", func() bool {
+		_ = j.AppendFollowUp([]byte("tick")) // lets the writer roll the shipped segment
+		return j.Append([]byte("start-again")) == nil
+	})
+	if b := j.Stats().Bytes; b >= cfg.MaxBytes {
+		t.Fatalf("Stats().Bytes = %d after shipping, want below the cap", b)
+	}
+}

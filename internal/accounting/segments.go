@@ -80,6 +80,11 @@ func (j *Journal) recover() error {
 			}
 		}
 	}
+	for _, first := range j.segments {
+		if fi, err := os.Stat(segmentPath(j.cfg.Dir, first)); err == nil {
+			j.diskBytes.Add(fi.Size())
+		}
+	}
 	if j.seg == nil {
 		return j.roll()
 	}
@@ -242,12 +247,18 @@ func (j *Journal) truncate(shipped uint64) error {
 func (j *Journal) truncateLocked(shipped uint64) error {
 	var first error
 	for len(j.segments) > 1 && j.segments[1] <= shipped+1 {
-		if err := os.Remove(segmentPath(j.cfg.Dir, j.segments[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+		path := segmentPath(j.cfg.Dir, j.segments[0])
+		var size int64
+		if fi, err := os.Stat(path); err == nil {
+			size = fi.Size()
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			if first == nil {
 				first = err
 			}
 			break
 		}
+		j.diskBytes.Add(-size)
 		j.segments = j.segments[1:]
 	}
 	return first

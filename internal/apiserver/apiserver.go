@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	}
 	rec := deps.Recorder
 	if rec == nil {
-		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir, SegmentBytes: int64(cfg.JournalSegment), Log: log, OpenFile: deps.JournalFile})
+		j, err := accounting.OpenJournal(accounting.JournalConfig{Dir: cfg.JournalDir, SegmentBytes: int64(cfg.JournalSegment), MaxBytes: cfg.JournalMaxBytes, Log: log, OpenFile: deps.JournalFile})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -210,6 +210,7 @@ func (s *Server) registerGauges() {
 		metrics.CounterFunc(reg, "aether_journal_write_errors_total", "Failed journal writes (retried; new requests are refused while failing when fail-closed).", func() float64 { return float64(j.Stats().WriteErrors) })
 		metrics.CounterFunc(reg, "aether_journal_fsyncs_total", "Journal group commits.", func() float64 { return float64(j.Stats().Fsyncs) })
 		metrics.CounterFunc(reg, "aether_journal_lost_events_total", "Events the disk refused until shutdown; each was logged in full at ERROR.", func() float64 { return float64(j.Stats().Lost) })
+		metrics.GaugeFunc(reg, "aether_journal_bytes", "Size of the accounting journal's segment files on disk (AETHER_JOURNAL_MAX_BYTES caps it).", func() float64 { return float64(j.Stats().Bytes) })
 		metrics.GaugeFunc(reg, "aether_journal_unwritten_events", "Accounting events accepted but not yet on disk.", func() float64 { return float64(j.Stats().Unwritten) })
 		metrics.CounterFunc(reg, "aether_journal_refused_starts_total", "Requests whose start event the journal refused (disk failing or too far behind).", func() float64 { return float64(j.Stats().Refused) })
 	}

@@ -40,6 +40,7 @@ type Config struct {
 	SnapshotRefresh   time.Duration
 	JournalDir        string
 	JournalSegment    int
+	JournalMaxBytes   int64
 	AccountingMode    string
 	LimitsMode        string
 	TemporalUIURL     string
@@ -134,6 +135,7 @@ var Vars = []Var{
 	{"AETHER_SNAPSHOT_REFRESH", "1s", "how often the API checks Postgres for configuration changes (keys, providers, prices)", setDuration(func(c *Config) *time.Duration { return &c.SnapshotRefresh })},
 	{"AETHER_JOURNAL_DIR", "./data/journal", "directory of the durable accounting journal", setString(func(c *Config) *string { return &c.JournalDir }, false)},
 	{"AETHER_JOURNAL_SEGMENT_BYTES", "16777216", "size in bytes past which the journal starts a new segment file; shipped segments are deleted, so the journal needs about two segments plus its unshipped backlog on disk", setInt(func(c *Config) *int { return &c.JournalSegment }, 65536, 1<<30)},
+	{"AETHER_JOURNAL_MAX_BYTES", "0", "cap in bytes on the journal's files on disk (0: no cap); at the cap new requests are refused (503) when AETHER_ACCOUNTING_FAILURE_MODE=closed, or served unrecorded, logged and counted when open", setBytesOrZero(func(c *Config) *int64 { return &c.JournalMaxBytes })},
 	{"AETHER_ACCOUNTING_FAILURE_MODE", "closed", "when the journal cannot be written: closed (503 to new requests) or open (serve and log)", setEnum(func(c *Config) *string { return &c.AccountingMode }, "closed", "open")},
 	{"AETHER_LIMITS_FAILURE_MODE", "open", "when limiter or budget state cannot be read: open (serve) or closed (429)", setEnum(func(c *Config) *string { return &c.LimitsMode }, "open", "closed")},
 	{"AETHER_ROUTING_ORDER", "provider", "candidate order: provider (provider priority, then key priority) or global (key global_priority across providers)", setEnum(func(c *Config) *string { return &c.RoutingOrder }, "provider", "global")},
@@ -295,6 +297,18 @@ func setBytes(field func(*Config) *int64) func(*Config, string) error {
 		}
 		*field(c) = n
 		return nil
+	}
+}
+
+// setBytesOrZero is setBytes that also takes 0, for caps where zero means
+// none.
+func setBytesOrZero(field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "0" {
+			*field(c) = 0
+			return nil
+		}
+		return setBytes(field)(c, v)
 	}
 }
 

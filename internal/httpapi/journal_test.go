@@ -349,3 +349,35 @@ func BenchmarkGatewayJournal(b *testing.B) {
 		})
 	}
 }
+
+// TestJournalMaxBytesRefusesNewRequests: once the journal's files reach
+// AETHER_JOURNAL_MAX_BYTES (nothing ships here, so they only grow), a new
+// request gets 503 in its API's shape without an upstream call when
+// accounting is fail-closed, and is served when it is fail-open.
+func TestJournalMaxBytesRefusesNewRequests(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"closed", "open"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: nullTemporal{},
+				Config: func(c *config.Config) { c.AccountingMode, c.JournalMaxBytes = mode, 1 }})
+			const chat = `{"model":"gpt-4o-mini","messages":[]}`
+			if code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer()); code != 200 {
+				t.Fatalf("first request, journal empty: %d %s", code, body)
+			}
+			upstreamCalls := g.Fake.Count()
+			code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer())
+			switch mode {
+			case "closed":
+				if code != 503 || g.Fake.Count() != upstreamCalls {
+					t.Fatalf("request past the journal cap: %d %s (upstream calls %d -> %d); want 503 and no upstream call", code, body, upstreamCalls, g.Fake.Count())
+				}
+				errorShape(t, "openai", 503, []byte(body))
+			case "open":
+				if code != 200 {
+					t.Fatalf("fail-open past the journal cap: %d %s", code, body)
+				}
+			}
+		})
+	}
+}
