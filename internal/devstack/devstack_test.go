@@ -38,19 +38,13 @@ func freePort(t *testing.T) int {
 	return p
 }
 
-// TestDevStack runs `make dev` as a new user would (its own Postgres, its
-// own Temporal with the Web UI, built binaries), sends a request for each
-// dev model with the official SDKs, checks the requests are recorded, then
-// stops it and starts it again on the same data.
-func TestDevStack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole stack")
-	}
+// devOptions is `make dev` on a fresh data directory, every port free.
+func devOptions(t *testing.T, out io.Writer) devstack.Options {
+	t.Helper()
 	root, err := temporaldev.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	env := map[string]string{
 		"AETHER_LISTEN":               "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		"AETHER_WORKER_LISTEN":        "127.0.0.1:" + strconv.Itoa(freePort(t)),
@@ -59,7 +53,19 @@ func TestDevStack(t *testing.T) {
 		"AETHER_DEV_TEMPORAL_UI_PORT": strconv.Itoa(freePort(t)),
 		"AETHER_DEV_PG_PORT":          strconv.Itoa(freePort(t)),
 	}
-	opts := devstack.Options{Root: root, DataDir: dir, Getenv: func(k string) string { return env[k] }, Out: &bytes.Buffer{}}
+	return devstack.Options{Root: root, DataDir: t.TempDir(), Getenv: func(k string) string { return env[k] }, Out: out}
+}
+
+// TestDevStack runs `make dev` as a new user would (its own Postgres, its
+// own Temporal with the Web UI, built binaries), sends a request for each
+// dev model with the official SDKs, checks the requests are recorded, then
+// stops it and starts it again on the same data.
+func TestDevStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	opts := devOptions(t, &bytes.Buffer{})
+	dir := opts.DataDir
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
@@ -182,24 +188,13 @@ func TestDevStackRestartsCrashedChildren(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
 	}
-	root, err := temporaldev.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	env := map[string]string{
-		"AETHER_LISTEN":               "127.0.0.1:" + strconv.Itoa(freePort(t)),
-		"AETHER_WORKER_LISTEN":        "127.0.0.1:" + strconv.Itoa(freePort(t)),
-		"AETHER_FAKE_LISTEN":          "127.0.0.1:" + strconv.Itoa(freePort(t)),
-		"AETHER_DEV_TEMPORAL_PORT":    strconv.Itoa(freePort(t)),
-		"AETHER_DEV_TEMPORAL_UI_PORT": strconv.Itoa(freePort(t)),
-		"AETHER_DEV_PG_PORT":          strconv.Itoa(freePort(t)),
-	}
 	out := &lockedBuffer{}
+	opts := devOptions(t, out)
+	dir := opts.DataDir
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	began := time.Now()
-	stack, err := devstack.Start(ctx, devstack.Options{Root: root, DataDir: dir, Getenv: func(k string) string { return env[k] }, Out: out})
+	stack, err := devstack.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("make dev failed: %v\n%s", err, out)
 	}
