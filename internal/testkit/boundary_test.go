@@ -12,15 +12,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// readSources reads every Go file of the module. The checks below ask `go
-// list`, whose reads go test cannot see; reading the files here makes them
-// part of the test's cache key, so a cached pass never hides a new import.
+// readSources reads every Go file of the module, once per test binary. The
+// checks below ask `go list`, whose reads go test cannot see; reading the
+// files here makes them part of the test's cache key, so a cached pass never
+// hides a new import.
 func readSources(t *testing.T) {
 	t.Helper()
-	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+	if err := sourcesRead(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var sourcesRead = sync.OnceValue(func() error {
+	return filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -32,10 +40,7 @@ func readSources(t *testing.T) {
 		}
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+})
 
 // tooling are the import-path prefixes of test and dev tooling.
 var tooling = []string{
