@@ -63,32 +63,6 @@ func fields(v map[string]any) []string {
 	return out
 }
 
-// post sends a client request through the gateway, which the tests use to
-// see an admin change take effect.
-func post(t *testing.T, g *gatewaytest.Gateway, path, body string, header map[string]string) *http.Response {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
-}
-
-func bearer() map[string]string {
-	return map[string]string{"Authorization": "Bearer " + gatewaytest.Key}
-}
-
 func newAdmin(t *testing.T) (*gatewaytest.Gateway, adminClient) {
 	g := gatewaytest.New(t, gatewaytest.Options{AdminToken: adminToken})
 	return g, adminClient{t: t, url: g.URL, tok: adminToken}
@@ -241,16 +215,16 @@ func TestAdminGatewayKeys(t *testing.T) {
 		t.Fatal("the key is shown again after creation")
 	}
 	chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
-	if resp := post(t, g, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}); resp.StatusCode != 200 {
 		t.Fatalf("new key refused: %d", resp.StatusCode)
 	}
-	if resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5"}`, map[string]string{"x-api-key": key}); resp.StatusCode != 403 {
+	if resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5"}`, map[string]string{"x-api-key": key}); resp.StatusCode != 403 {
 		t.Fatalf("format restriction not applied: %d", resp.StatusCode)
 	}
 	if code, _, body := a.do("PUT", "/keys/laptop", map[string]any{"active": false}); code != 200 {
 		t.Fatalf("deactivate: %d %s", code, body)
 	}
-	if resp := post(t, g, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}); resp.StatusCode != 401 {
+	if resp := g.Post(t, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}); resp.StatusCode != 401 {
 		t.Fatalf("deactivated key accepted: %d", resp.StatusCode)
 	}
 	if code, _, _ := a.do("DELETE", "/keys/laptop", nil); code != 204 {
@@ -273,7 +247,7 @@ func TestAdminChangeReachesOtherReplica(t *testing.T) {
 	key := v["key"].(string)
 	start := time.Now()
 	chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
-	for post(t, g2, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}).StatusCode != 200 {
+	for g2.Post(t, "/v1/chat/completions", chat, map[string]string{"Authorization": "Bearer " + key}).StatusCode != 200 {
 		if time.Since(start) > 5*time.Second {
 			t.Fatal("the other replica did not accept the new key within 5s")
 		}
@@ -284,7 +258,7 @@ func TestAdminChangeReachesOtherReplica(t *testing.T) {
 		t.Fatalf("create model: %d %s", code, body)
 	}
 	start = time.Now()
-	for post(t, g2, "/v1/chat/completions", `{"model":"gpt-fast","messages":[]}`, bearer()).StatusCode != 200 {
+	for g2.Post(t, "/v1/chat/completions", `{"model":"gpt-fast","messages":[]}`, gatewaytest.Bearer()).StatusCode != 200 {
 		if time.Since(start) > 5*time.Second {
 			t.Fatal("the other replica did not serve the new model within 5s")
 		}

@@ -40,10 +40,10 @@ func TestBudgetCountsDefaultTablePrice(t *testing.T) {
 	// The default table prices claude-sonnet-4-5 like the database did
 	// in TestBudget: one request takes the key from $4.9999 past $5.
 	fc := formatCalls[1]
-	if resp := post(t, g, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 200 {
+	if resp := g.Post(t, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 200 {
 		t.Fatalf("request within budget: %d", resp.StatusCode)
 	}
-	if resp := post(t, g, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 429 {
+	if resp := g.Post(t, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 429 {
 		t.Fatalf("request after a default-priced request spent the budget: %d, want 429", resp.StatusCode)
 	}
 }

@@ -122,7 +122,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 	t.Run("long stream outlasts the deadline", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[]}`, bearer())
+		resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[]}`, gatewaytest.Bearer())
 		body, err := io.ReadAll(resp.Body)
 		if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), "[DONE]") {
 			t.Fatalf("stream: %d %v %q", resp.StatusCode, err, body)
@@ -143,7 +143,7 @@ func TestGatewayKeyInQueryNeverForwarded(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{})
 	for _, name := range []string{"key", "%6Bey", "%6b%65%79", "k%65y"} {
-		resp := post(t, g, "/v1beta/models/gemini-2.5-flash:generateContent?alt=sse&"+name+"="+url.QueryEscape(gatewaytest.Key)+"&x=1", `{"contents":[]}`, nil)
+		resp := g.Post(t, "/v1beta/models/gemini-2.5-flash:generateContent?alt=sse&"+name+"="+url.QueryEscape(gatewaytest.Key)+"&x=1", `{"contents":[]}`, nil)
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d: %s", name, resp.StatusCode, body)
@@ -314,7 +314,7 @@ func TestEveryResponseLoggedAndCounted(t *testing.T) {
 `,
 		Config: func(c *config.Config) { c.MaxBodyBytes = 4096; c.AccountingMode = "closed" },
 	})
-	oa := bearer()
+	oa := gatewaytest.Bearer()
 	an := map[string]string{"x-api-key": gatewaytest.Key}
 	tests := []struct {
 		name, path, body string
@@ -335,7 +335,7 @@ func TestEveryResponseLoggedAndCounted(t *testing.T) {
 	}
 	ids := map[string]string{}
 	for _, tt := range tests {
-		resp := post(t, g, tt.path, tt.body, tt.header)
+		resp := g.Post(t, tt.path, tt.body, tt.header)
 		_, _ = io.ReadAll(resp.Body)
 		if resp.StatusCode != tt.status {
 			t.Fatalf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.status)
@@ -362,7 +362,7 @@ func TestEveryResponseLoggedAndCounted(t *testing.T) {
 	// A served request: one line, the proxy's own (with the model).
 	var logs2 syncBuffer
 	g2 := gatewaytest.New(t, gatewaytest.Options{Log: slog.New(slog.NewJSONHandler(&logs2, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	resp := post(t, g2, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, oa)
+	resp := g2.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, oa)
 	_, _ = io.ReadAll(resp.Body)
 	id := resp.Header.Get("X-Request-ID")
 	g2.Finished(t, id)
@@ -411,7 +411,7 @@ func TestInflightBodyCap(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(metricsText(t, g), "aether_request_body_bytes_in_flight 7024")
 	})
-	resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}`+strings.Repeat(" ", 2000), map[string]string{"x-api-key": gatewaytest.Key})
+	resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}`+strings.Repeat(" ", 2000), map[string]string{"x-api-key": gatewaytest.Key})
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the cap: %d %s", resp.StatusCode, body)
@@ -423,7 +423,7 @@ func TestInflightBodyCap(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(metricsText(t, g), "aether_request_body_bytes_in_flight 0")
 	})
-	if resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key}); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key}); resp.StatusCode != 200 {
 		t.Fatalf("after the stalled clients left: %d", resp.StatusCode)
 	}
 }
@@ -434,7 +434,7 @@ func TestUnknownModelNameTruncated(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{})
 	long := strings.Repeat("m", 1<<20)
-	resp := post(t, g, "/v1/chat/completions", `{"model":"`+long+`","messages":[]}`, bearer())
+	resp := g.Post(t, "/v1/chat/completions", `{"model":"`+long+`","messages":[]}`, gatewaytest.Bearer())
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 404 || len(body) > 1024 {
 		t.Fatalf("status %d, %d-byte body", resp.StatusCode, len(body))
@@ -464,7 +464,7 @@ func TestGeminiModelPathDecoding(t *testing.T) {
 `, 1)})
 	ge := map[string]string{"x-goog-api-key": gatewaytest.Key}
 	for _, path := range []string{"/v1beta/models/google%2Fgemini-flash:generateContent", "/v1beta/models/google%2fgemini%2Dflash%3AgenerateContent", "/v1/models/google%2Fgemini-flash:generateContent"} {
-		resp := post(t, g, path, `{"contents":[]}`, ge)
+		resp := g.Post(t, path, `{"contents":[]}`, ge)
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
@@ -479,7 +479,7 @@ func TestGeminiModelPathDecoding(t *testing.T) {
 		t.Errorf("GET model with %%2F: %v %v", resp, err)
 	}
 	for _, path := range []string{"/v1beta/models/gemini%00-2.5-flash:generateContent", "/v1beta/models/gemini-2.5-flash%0A:generateContent", "/v1beta/models/google%2Fgemini%00:generateContent"} {
-		resp := post(t, g, path, `{"contents":[]}`, ge)
+		resp := g.Post(t, path, `{"contents":[]}`, ge)
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 400 {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, body)

@@ -20,29 +20,6 @@ import (
 	"aether/internal/testkit/memrecorder"
 )
 
-// post sends a raw request through the gateway.
-func post(t *testing.T, g *gatewaytest.Gateway, path, body string, header map[string]string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, g.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
-}
-
-func bearer() map[string]string {
-	return map[string]string{"Authorization": "Bearer " + gatewaytest.Key}
-}
-
 // TestFailover makes the primary key fail in each way that must move on to
 // the next candidate; the backup key answers. The client sees one clean
 // response and the attempts are reported.
@@ -128,7 +105,7 @@ func TestClientErrorNotFailedOver(t *testing.T) {
 	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{
 		"k-anthropic-primary": {Status: 400, ErrorType: "invalid_request_error", ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"},
 	}}})
-	resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`,
+	resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`,
 		map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"})
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "prompt is too long") || !strings.Contains(string(body), `"type":"error"`) {
@@ -160,7 +137,7 @@ func TestBreaker(t *testing.T) {
 	})
 	send := func() memrecorder.Record {
 		t.Helper()
-		resp := post(t, g, "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
+		resp := g.Post(t, "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
 			map[string]string{"x-goog-api-key": gatewaytest.Key})
 		if resp.StatusCode != 200 {
 			b, _ := io.ReadAll(resp.Body)
@@ -266,7 +243,7 @@ func TestClientDisconnectMidStream(t *testing.T) {
 func TestStreamCutAfterCommit(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{Knobs: fakeupstream.Knobs{CutAfter: 3}}})
-	resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}`, bearer())
+	resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}`, gatewaytest.Bearer())
 	body, err := io.ReadAll(resp.Body)
 	if err == nil {
 		t.Fatalf("the client saw a clean end of a cut stream: %s", body)

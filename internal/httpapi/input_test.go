@@ -97,7 +97,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, g, tt.path, tt.body, tt.header)
+			resp := g.Post(t, tt.path, tt.body, tt.header)
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
@@ -129,10 +129,10 @@ func TestNoCandidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {
-		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1}`, map[string]string{"x-api-key": gatewaytest.Key})
+		resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1}`, map[string]string{"x-api-key": gatewaytest.Key})
 		return resp.StatusCode == 503
 	})
-	resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1}`, map[string]string{"x-api-key": gatewaytest.Key})
+	resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":1}`, map[string]string{"x-api-key": gatewaytest.Key})
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d retry-after %q", resp.StatusCode, resp.Header.Get("Retry-After"))
@@ -161,14 +161,14 @@ func TestRevokedKeyStopsWithinSeconds(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{Config: func(c *config.Config) { c.SnapshotRefresh = time.Second }})
 	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
-	if resp := post(t, g, "/v1/chat/completions", body, bearer()); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/chat/completions", body, gatewaytest.Bearer()); resp.StatusCode != 200 {
 		t.Fatalf("status %d before revocation", resp.StatusCode)
 	}
 	if _, err := g.Server.Store.Pool.Exec(context.Background(), `UPDATE api_keys SET active = false`); err != nil {
 		t.Fatal(err)
 	}
 	revoked := time.Now()
-	for post(t, g, "/v1/chat/completions", body, bearer()).StatusCode != 401 {
+	for g.Post(t, "/v1/chat/completions", body, gatewaytest.Bearer()).StatusCode != 401 {
 		if time.Since(revoked) > 5*time.Second {
 			t.Fatal("revoked key still accepted after 5s")
 		}
@@ -185,7 +185,7 @@ func TestPassthrough(t *testing.T) {
 	body := `{"model":"claude-sonnet-4-5","max_tokens":8,"thinking":{"type":"adaptive"},"output_config":{"x":1},` +
 		`"context_management":{"edits":[]},"metadata":{"user_id":"u-1"},"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],` +
 		`"messages":[{"role":"system","content":"sys"},{"role":"user","content":"hi"}]}`
-	resp := post(t, g, "/v1/messages?beta=true", body, map[string]string{
+	resp := g.Post(t, "/v1/messages?beta=true", body, map[string]string{
 		"Authorization": "Bearer " + gatewaytest.Key, "anthropic-version": "2023-06-01",
 		"anthropic-beta": "claude-code-20250219,context-1m-2025-08-07", "x-app": "cli", "User-Agent": "claude-cli/2.0",
 		"X-Stainless-Lang": "js", "Cookie": "session=secret",
@@ -222,7 +222,7 @@ func TestPassthrough(t *testing.T) {
 	}
 
 	// Gemini: key in the query string is used and never forwarded.
-	resp = post(t, g, "/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key="+gatewaytest.Key, `{"contents":[],"generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}`, nil)
+	resp = g.Post(t, "/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key="+gatewaytest.Key, `{"contents":[],"generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}`, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("gemini status %d", resp.StatusCode)
 	}
@@ -266,7 +266,7 @@ func TestModelLists(t *testing.T) {
 		}
 		return decode(t, resp.Body)
 	}
-	if v := get("/v1/models", bearer()); v["object"] != "list" || len(v["data"].([]any)) != 1 {
+	if v := get("/v1/models", gatewaytest.Bearer()); v["object"] != "list" || len(v["data"].([]any)) != 1 {
 		t.Errorf("OpenAI list %v", v)
 	}
 	if v := get("/v1/models", map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"}); v["first_id"] != "claude-sonnet-4-5" {
@@ -275,7 +275,7 @@ func TestModelLists(t *testing.T) {
 	if v := get("/v1beta/models", map[string]string{"x-goog-api-key": gatewaytest.Key}); len(v["models"].([]any)) != 1 {
 		t.Errorf("Gemini list %v", v)
 	}
-	if v := get("/v1/models/gpt-4o-mini", bearer()); v["id"] != "gpt-4o-mini" {
+	if v := get("/v1/models/gpt-4o-mini", gatewaytest.Bearer()); v["id"] != "gpt-4o-mini" {
 		t.Errorf("OpenAI model %v", v)
 	}
 }

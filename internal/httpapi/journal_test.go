@@ -107,7 +107,7 @@ func TestJournalDiskFull(t *testing.T) {
 			g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: nullTemporal{}, JournalFile: d.open,
 				Config: func(c *config.Config) { c.AccountingMode = mode }})
 			const chat = `{"model":"gpt-4o-mini","messages":[]}`
-			if code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer()); code != 200 {
+			if code, body := journalSend(t, g, "/v1/chat/completions", chat, gatewaytest.Bearer()); code != 200 {
 				t.Fatalf("before: %d %s", code, body)
 			}
 			req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[]}`))
@@ -126,7 +126,7 @@ func TestJournalDiskFull(t *testing.T) {
 
 			d.full.Store(true)
 			upstreamCalls := g.Fake.Count()
-			code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer())
+			code, body := journalSend(t, g, "/v1/chat/completions", chat, gatewaytest.Bearer())
 			switch mode {
 			case "closed":
 				if code != 503 || g.Fake.Count() != upstreamCalls {
@@ -170,7 +170,7 @@ func TestJournalDiskFull(t *testing.T) {
 
 			d.full.Store(false)
 			journalWait(t, "service after space came back", 10*time.Second, func() bool {
-				code, _ := journalSend(t, g, "/v1/chat/completions", chat, bearer())
+				code, _ := journalSend(t, g, "/v1/chat/completions", chat, gatewaytest.Bearer())
 				return code == 200
 			})
 			journalWait(t, "every accepted event written and shipped", 10*time.Second, func() bool {
@@ -294,7 +294,7 @@ func TestJournalSpaceReclaimed(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for range work {
-						if code, body := journalSend(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, bearer()); code != 200 {
+						if code, body := journalSend(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, gatewaytest.Bearer()); code != 200 {
 							t.Errorf("%d %s", code, body)
 						}
 					}
@@ -362,11 +362,11 @@ func TestJournalMaxBytesRefusesNewRequests(t *testing.T) {
 			g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: nullTemporal{},
 				Config: func(c *config.Config) { c.AccountingMode, c.JournalMaxBytes = mode, 1 }})
 			const chat = `{"model":"gpt-4o-mini","messages":[]}`
-			if code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer()); code != 200 {
+			if code, body := journalSend(t, g, "/v1/chat/completions", chat, gatewaytest.Bearer()); code != 200 {
 				t.Fatalf("first request, journal empty: %d %s", code, body)
 			}
 			upstreamCalls := g.Fake.Count()
-			code, body := journalSend(t, g, "/v1/chat/completions", chat, bearer())
+			code, body := journalSend(t, g, "/v1/chat/completions", chat, gatewaytest.Bearer())
 			switch mode {
 			case "closed":
 				if code != 503 || g.Fake.Count() != upstreamCalls {

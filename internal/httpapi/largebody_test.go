@@ -31,9 +31,9 @@ func TestLargeBodyUsage(t *testing.T) {
 		usage            llm.Usage
 		text             func(m map[string]any) any
 	}{
-		{"openai chat", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`, bearer(), openAIUsage,
+		{"openai chat", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`, gatewaytest.Bearer(), openAIUsage,
 			func(m map[string]any) any { return dig(m, "choices", 0, "message", "content") }},
-		{"openai responses", "/v1/responses", `{"model":"gpt-4o-mini","input":"x"}`, bearer(), openAIUsage,
+		{"openai responses", "/v1/responses", `{"model":"gpt-4o-mini","input":"x"}`, gatewaytest.Bearer(), openAIUsage,
 			func(m map[string]any) any { return dig(m, "output", 0, "content", 0, "text") }},
 		{"anthropic", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`,
 			map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"}, anthropicUsage,
@@ -44,7 +44,7 @@ func TestLargeBodyUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, g, tt.path, tt.body, tt.header)
+			resp := g.Post(t, tt.path, tt.body, tt.header)
 			body, err := io.ReadAll(resp.Body)
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("status %d, %v", resp.StatusCode, err)

@@ -47,11 +47,11 @@ func TestRateLimit(t *testing.T) {
 		t.Run(fc.format, func(t *testing.T) {
 			g := gatewaytest.New(t, gatewaytest.Options{YAML: gatewaytest.DefaultYAML + strings.TrimPrefix(limitsYAML, "\nusers:\n")})
 			for i := range 2 {
-				if resp := post(t, g, fc.path, fc.body, fc.header("sk-slow-key-00000001")); resp.StatusCode != 200 {
+				if resp := g.Post(t, fc.path, fc.body, fc.header("sk-slow-key-00000001")); resp.StatusCode != 200 {
 					t.Fatalf("request %d within the limit: %d", i, resp.StatusCode)
 				}
 			}
-			resp := post(t, g, fc.path, fc.body, fc.header("sk-slow-key-00000001"))
+			resp := g.Post(t, fc.path, fc.body, fc.header("sk-slow-key-00000001"))
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != 429 {
 				t.Fatalf("third request in a minute: %d %s", resp.StatusCode, body)
@@ -64,7 +64,7 @@ func TestRateLimit(t *testing.T) {
 				t.Fatalf("message %q", msg)
 			}
 			// Other callers are not affected.
-			if resp := post(t, g, fc.path, fc.body, fc.header(gatewaytest.Key)); resp.StatusCode != 200 {
+			if resp := g.Post(t, fc.path, fc.body, fc.header(gatewaytest.Key)); resp.StatusCode != 200 {
 				t.Fatalf("another key was limited: %d", resp.StatusCode)
 			}
 		})
@@ -83,7 +83,7 @@ func TestBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, fc := range formatCalls {
-		resp := post(t, g, fc.path, fc.body, fc.header("sk-broke-key-0000001"))
+		resp := g.Post(t, fc.path, fc.body, fc.header("sk-broke-key-0000001"))
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 			t.Fatalf("%s: over budget answered %d (retry-after %q) %s", fc.format, resp.StatusCode, resp.Header.Get("Retry-After"), body)
@@ -104,10 +104,10 @@ func TestBudget(t *testing.T) {
 	// claude: 232.35 µ$ per request with the fake's default tokens, so one
 	// request takes the key from $4.9999 past $5.
 	fc := formatCalls[1]
-	if resp := post(t, g, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 200 {
+	if resp := g.Post(t, fc.path, fc.body, fc.header("sk-keybudget-000001")); resp.StatusCode != 200 {
 		t.Fatalf("request within budget: %d", resp.StatusCode)
 	}
-	resp := post(t, g, fc.path, fc.body, fc.header("sk-keybudget-000001"))
+	resp := g.Post(t, fc.path, fc.body, fc.header("sk-keybudget-000001"))
 	if resp.StatusCode != 429 {
 		t.Fatalf("request after the budget ran out (not yet recorded): %d", resp.StatusCode)
 	}
@@ -138,7 +138,7 @@ func TestProviderKeyConcurrency(t *testing.T) {
 	}
 	// Wait until both slow requests hold a key each (they reached the upstream).
 	waitFor(t, func() bool { return g.Fake.Count() >= 2 })
-	resp := post(t, g, "/v1/chat/completions", body, bearer())
+	resp := g.Post(t, "/v1/chat/completions", body, gatewaytest.Bearer())
 	rb, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third concurrent request: %d %s", resp.StatusCode, rb)
@@ -149,7 +149,7 @@ func TestProviderKeyConcurrency(t *testing.T) {
 			t.Fatalf("a request within the concurrency limit got %d", code)
 		}
 	}
-	if resp := post(t, g, "/v1/chat/completions", body, bearer()); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/chat/completions", body, gatewaytest.Bearer()); resp.StatusCode != 200 {
 		t.Fatalf("after the slots freed: %d", resp.StatusCode)
 	}
 }

@@ -34,12 +34,12 @@ func TestMetricsExposed(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{Journal: true, Temporal: nullTemporal{},
 		Fake: fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{"k-anthropic-primary": {Status: 503}}}})
-	if resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[]}`, bearer()); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[]}`, gatewaytest.Bearer()); resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	} else {
 		_, _ = io.ReadAll(resp.Body)
 	}
-	if resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5}`, map[string]string{"x-api-key": gatewaytest.Key}); resp.StatusCode != 200 {
+	if resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5}`, map[string]string{"x-api-key": gatewaytest.Key}); resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	}
 	resp, err := http.Get(g.URL + "/metrics")

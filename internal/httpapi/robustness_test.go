@@ -44,7 +44,7 @@ users:
     keys: [{name: tester-key, key: "` + gatewaytest.Key + `"}]
 `
 	g := gatewaytest.New(t, gatewaytest.Options{YAML: yaml, Fake: fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{"k-slow": {HeaderDelay: time.Hour}}}})
-	resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, bearer())
+	resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, gatewaytest.Bearer())
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "wörld") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -61,7 +61,7 @@ func TestGzipUpstream(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{Knobs: fakeupstream.Knobs{Gzip: true}}})
 	for _, stream := range []string{"false", "true"} {
-		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"stream":`+stream+`,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
+		resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"stream":`+stream+`,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || !strings.Contains(string(body), "w\u00f6rld") && !strings.Contains(string(body), `w\u00f6rld`) {
 			t.Fatalf("stream=%s: %d %q", stream, resp.StatusCode, body)
@@ -86,9 +86,9 @@ func TestRequestIDHeader(t *testing.T) {
 	seen := map[string]bool{}
 	send := func(clientID, wantCorrelation string) string {
 		t.Helper()
-		h := bearer()
+		h := gatewaytest.Bearer()
 		h["X-Request-ID"] = clientID
-		resp := post(t, g, "/v1/chat/completions", body, h)
+		resp := g.Post(t, "/v1/chat/completions", body, h)
 		id := resp.Header.Get("X-Request-ID")
 		if u, err := uuid.Parse(id); err != nil || u.Version() != 7 || seen[id] || id == clientID {
 			t.Fatalf("X-Request-ID %q for client ID %q: want a new UUIDv7", id, clientID)
@@ -123,7 +123,7 @@ func TestAccountingFailureMode(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{"closed", "open"} {
 		g := gatewaytest.New(t, gatewaytest.Options{Recorder: failingRecorder{}, Config: func(c *config.Config) { c.AccountingMode = mode }})
-		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
+		resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}`, map[string]string{"x-api-key": gatewaytest.Key})
 		body, _ := io.ReadAll(resp.Body)
 		switch mode {
 		case "closed":

@@ -42,13 +42,13 @@ func TestStreamFailsPartWay(t *testing.T) {
 			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"},
 		{"anthropic without message_stop", "/v1/messages", messages, anthropicHeaders,
 			fakeupstream.Knobs{EndAfter: 8}, llm.ErrStreamTruncated, "event: message_delta"},
-		{"responses ending in response.failed", "/v1/responses", responses, bearer(),
+		{"responses ending in response.failed", "/v1/responses", responses, gatewaytest.Bearer(),
 			fakeupstream.Knobs{StreamErrorAfter: 4}, llm.ErrUpstreamStreamError, "event: response.failed"},
-		{"responses without response.completed", "/v1/responses", responses, bearer(),
+		{"responses without response.completed", "/v1/responses", responses, gatewaytest.Bearer(),
 			fakeupstream.Knobs{EndAfter: 5}, llm.ErrStreamTruncated, "event: response.output_text.delta"},
-		{"chat error object", "/v1/chat/completions", chat, bearer(),
+		{"chat error object", "/v1/chat/completions", chat, gatewaytest.Bearer(),
 			fakeupstream.Knobs{StreamErrorAfter: 2}, llm.ErrUpstreamStreamError, `data: {"error":{`},
-		{"chat without finish_reason", "/v1/chat/completions", chat, bearer(),
+		{"chat without finish_reason", "/v1/chat/completions", chat, gatewaytest.Bearer(),
 			fakeupstream.Knobs{EndAfter: 3}, llm.ErrStreamTruncated, `"delta":{"content":" \"fake\""}`},
 		{"gemini error chunk", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", gemini, geminiHeaders,
 			fakeupstream.Knobs{StreamErrorAfter: 1}, llm.ErrUpstreamStreamError, `"status":"INTERNAL"`},
@@ -66,7 +66,7 @@ func TestStreamFailsPartWay(t *testing.T) {
 				// sees whether the failure was counted.
 				Config: func(c *config.Config) { c.BreakerMinReqs, c.BreakerRatio, c.BreakerOpenFor = 1, 0.5, time.Minute },
 			})
-			resp := post(t, g, tt.path, tt.body, tt.header)
+			resp := g.Post(t, tt.path, tt.body, tt.header)
 			got, readErr := io.ReadAll(resp.Body)
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, got)

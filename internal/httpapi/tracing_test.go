@@ -39,7 +39,7 @@ func TestTracing(t *testing.T) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 			t.Cleanup(func() { _ = tp.Shutdown(ctxT(t)) })
 			g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{ByKey: tt.knobs}, TracerProvider: tp})
-			resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"`+prompt+`"}]}`, bearer())
+			resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"`+prompt+`"}]}`, gatewaytest.Bearer())
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -135,7 +135,7 @@ func TestTracing(t *testing.T) {
 func TestTracingOff(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{})
-	resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, bearer())
+	resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, gatewaytest.Bearer())
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if rec := g.Finished(t, resp.Header.Get("X-Request-ID")); rec.Meta.TraceParent != "" {
 		t.Fatalf("traceparent %q with tracing off", rec.Meta.TraceParent)

@@ -32,7 +32,7 @@ func TestUnsupportedNotCountedAgainstKey(t *testing.T) {
 	})
 	var primaryID int64
 	for i := range 4 {
-		resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"the tool my_tool does not exist"}]}`,
+		resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"the tool my_tool does not exist"}]}`,
 			map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"})
 		got, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || strings.Contains(string(got), "is not supported") {

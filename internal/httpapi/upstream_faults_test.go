@@ -103,14 +103,14 @@ func TestExpectContinueAnswersStayWithTheirCaller(t *testing.T) {
 func TestHopByHopHeadersNotForwarded(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{})
-	h := bearer()
+	h := gatewaytest.Bearer()
 	for k, v := range map[string]string{
 		"Connection": "X-Hop-Secret", "X-Hop-Secret": "s", "Keep-Alive": "timeout=5", "Proxy-Authorization": "Basic eDp5",
 		"Proxy-Foo": "bar", "Te": "trailers", "Trailer": "X-T", "Upgrade": "websocket", "X-Kept": "yes",
 	} {
 		h[k] = v
 	}
-	resp := post(t, g, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, h)
+	resp := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`, h)
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
@@ -170,10 +170,10 @@ func TestProviderKeyFaultIn400FailsOver(t *testing.T) {
 				t.Helper()
 				var resp *http.Response
 				if tt.format == "gemini" {
-					resp = post(t, g, "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
+					resp = g.Post(t, "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
 						map[string]string{"x-goog-api-key": gatewaytest.Key})
 				} else {
-					resp = post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
+					resp = g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
 						map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"})
 				}
 				body, _ := io.ReadAll(resp.Body)
@@ -213,7 +213,7 @@ func TestProviderKeyFaultOnEveryKey(t *testing.T) {
 	t.Parallel()
 	body := fixture(t, "anthropic_credit_balance_too_low.json")
 	g := gatewaytest.New(t, gatewaytest.Options{Fake: fakeupstream.Config{Knobs: fakeupstream.Knobs{Status: 400, ErrorBody: body}}})
-	resp := post(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
+	resp := g.Post(t, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
 		map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"})
 	got, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 503 || strings.Contains(string(got), "credit") || !strings.Contains(string(got), `"type":"error"`) {

@@ -249,3 +249,30 @@ func (g *Gateway) Finished(t testing.TB, requestID string) memrecorder.Record {
 }
 
 var _ proxy.Recorder = (*memrecorder.Memory)(nil)
+
+// Post sends a client request through the gateway with a JSON body and the
+// given headers; the response body is closed when the test ends.
+func (g *Gateway) Post(t testing.TB, path, body string, header map[string]string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// Bearer is the Authorization header of the test gateway key.
+func Bearer() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + Key}
+}
