@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"aether/internal/apiserver"
 	"aether/internal/config"
@@ -32,6 +35,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.PprofListen != "" {
+		go servePprof(cfg.PprofListen, log)
+	}
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("API failed", "error", err)
 		logw.Close()
@@ -46,4 +52,20 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer srv.Close()
 	return srv.Run(ctx)
+}
+
+// servePprof serves Go's profiler on its own listener (AETHER_PPROF_LISTEN),
+// never on the gateway's router.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("pprof server failed", "error", err)
+	}
 }

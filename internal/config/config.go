@@ -55,6 +55,8 @@ type Config struct {
 	RetainRequests    time.Duration
 	RetainAudit       time.Duration
 	CleanupBatch      int
+	// PprofListen serves net/http/pprof for profiling the API; "" is off.
+	PprofListen string
 
 	// WebSocketIdleTimeout and WebSocketMaxLifetime bound a Responses
 	// WebSocket connection (internal/httpapi/websocket.go).
@@ -148,6 +150,7 @@ var Vars = []Var{
 	{"AETHER_RETENTION_REQUESTS", "90d", "worker: delete request and attempt rows older than this (daily, in batches); 0 keeps them", setRetention(func(c *Config) *time.Duration { return &c.RetainRequests })},
 	{"AETHER_RETENTION_AUDIT", "365d", "worker: delete audit rows older than this; 0 keeps them", setRetention(func(c *Config) *time.Duration { return &c.RetainAudit })},
 	{"AETHER_CLEANUP_BATCH", "2000", "worker: rows deleted per transaction by the retention cleanup", setInt(func(c *Config) *int { return &c.CleanupBatch }, 1, 10000)},
+	{"AETHER_PPROF_LISTEN", "", "API: address serving Go's /debug/pprof profiles, unauthenticated, so keep it on loopback (empty: off)", setOptionalAddr(func(c *Config) *string { return &c.PprofListen })},
 	{"AETHER_BREAKER_HALF_OPEN_PROBES", "2", "requests a half-open breaker lets through; that many successes close it, one failure reopens it", setInt(func(c *Config) *int { return &c.BreakerProbes }, 1, 1000)},
 }
 
@@ -208,6 +211,17 @@ func setAddr(field func(*Config) *string) func(*Config, string) error {
 		}
 		*field(c) = v
 		return nil
+	}
+}
+
+// setOptionalAddr is setAddr where empty turns the listener off.
+func setOptionalAddr(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			*field(c) = ""
+			return nil
+		}
+		return setAddr(field)(c, v)
 	}
 }
 
