@@ -25,10 +25,6 @@ func BenchmarkRecorderStarted(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			go func() {
-				for range j.Durable() {
-				}
-			}()
 			r := &Recorder{J: j, Durable: c.durable}
 			m := llm.RequestMeta{RequestID: "0195f1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", UserID: 1, User: "tester", APIKeyID: 1, Model: "gpt-4o-mini",
 				Format: llm.FormatOpenAI, Operation: llm.OpGenerate, ReceivedAt: time.Now(), Deadline: time.Now().Add(10 * time.Minute)}

@@ -9,49 +9,71 @@ import (
 // highest sequence below which all are, and the open requests the
 // checkpoint file lists so a restart can close them.
 
-// ackQueue tracks journal sequence numbers in arrival (ascending) order and
+// ackQueue tracks the journal sequences the shipper read, in order, and
 // which are delivered, to find the checkpoint: the highest seq below which
-// all are delivered.
+// all are delivered. Reads are contiguous, so it is a slice indexed by
+// sequence (16 bytes an entry) from the oldest undelivered one; entries
+// delivered after it stay until it is.
 type ackQueue struct {
-	items   []ackItem
-	index   map[uint64]int // seq -> position offset by base
-	base    int
+	items   []ackItem // items[head:] are base, base+1, …
+	head    int
+	base    uint64
 	acked   uint64 // highest contiguous delivered seq
 	unacked int
 }
 
 type ackItem struct {
-	seq  uint64
-	at   time.Time
+	at   int64 // the event's time, Unix nanoseconds
 	done bool
 }
 
-func newAckQueue() *ackQueue { return &ackQueue{index: map[uint64]int{}} }
+func newAckQueue() *ackQueue { return &ackQueue{} }
 
+// push adds seq, the sequence after the last one pushed or later: the
+// sequences in between (unreadable records) count as delivered.
 func (q *ackQueue) push(seq uint64, at time.Time) {
-	q.index[seq] = q.base + len(q.items)
-	q.items = append(q.items, ackItem{seq: seq, at: at})
+	if q.head == len(q.items) {
+		q.items, q.head, q.base = q.items[:0], 0, seq
+	}
+	next := q.base + uint64(len(q.items)-q.head)
+	if seq < next {
+		return // read twice: already counted
+	}
+	for ; next < seq; next++ {
+		q.items = append(q.items, ackItem{done: true})
+	}
+	q.items = append(q.items, ackItem{at: at.UnixNano()})
 	q.unacked++
+	q.pop()
 }
 
 func (q *ackQueue) ack(seq uint64) {
-	i, ok := q.index[seq]
-	if !ok {
+	if seq < q.base || seq-q.base >= uint64(len(q.items)-q.head) {
 		return
 	}
-	it := &q.items[i-q.base]
+	it := &q.items[q.head+int(seq-q.base)]
 	if !it.done {
 		it.done = true
 		q.unacked--
 	}
-	for len(q.items) > 0 && q.items[0].done {
-		q.acked = q.items[0].seq
-		delete(q.index, q.items[0].seq)
-		q.items = q.items[1:]
+	q.pop()
+}
+
+// pop drops the delivered entries at the front.
+func (q *ackQueue) pop() {
+	for q.head < len(q.items) && q.items[q.head].done {
+		q.acked = q.base
+		q.head++
 		q.base++
 	}
-	if len(q.items) == 0 {
-		q.items = nil // let the backing array go
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+		if cap(q.items) > 1<<16 {
+			q.items = nil // let a large backing array go
+		}
+	} else if q.head > 1024 && q.head > len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		q.items, q.head = q.items[:n], 0
 	}
 }
 
@@ -59,10 +81,10 @@ func (q *ackQueue) ack(seq uint64) {
 func (q *ackQueue) lowWater() uint64 { return q.acked }
 
 func (q *ackQueue) oldest() (time.Time, bool) {
-	if len(q.items) == 0 {
+	if q.head == len(q.items) {
 		return time.Time{}, false
 	}
-	return q.items[0].at, true
+	return time.Unix(0, q.items[q.head].at), true
 }
 
 // checkpoint advances the journal's shipped mark to just below the oldest

@@ -108,7 +108,11 @@ type queued struct {
 type Journal struct {
 	cfg JournalConfig
 	log *slog.Logger
-	out chan []Entry // durable batches, in order
+	// durable is the highest sequence on disk; written is signalled (never
+	// blocking the writer) each time it grows. Readers read the segment
+	// files up to it (see Reader), so entries wait on disk, not in memory.
+	durable atomic.Uint64
+	written chan struct{}
 
 	// mu guards the queue and the state appenders read (the hot path).
 	mu        sync.Mutex
@@ -137,10 +141,12 @@ type Journal struct {
 	// subtracted when a shipped segment is deleted.
 	diskBytes atomic.Int64
 
-	closing       chan struct{}
-	done          chan struct{}
-	recovered     []Entry
-	recoveredOpen [][]byte
+	closing chan struct{}
+	done    chan struct{}
+	// recoveredThrough is the last sequence a previous run wrote: the
+	// entries after the checkpoint up to it are that run's backlog.
+	recoveredThrough uint64
+	recoveredOpen    [][]byte
 }
 
 // JournalStats are exported as metrics.
@@ -159,8 +165,9 @@ type JournalStats struct {
 	Bytes int64
 }
 
-// OpenJournal opens (creating if needed) the journal in cfg.Dir, recovers
-// its entries after the checkpoint, and starts the writer.
+// OpenJournal opens (creating if needed) the journal in cfg.Dir, repairs a
+// torn tail, and starts the writer. It reads only the checkpoint and the
+// last segment: the entries after the checkpoint stay on disk for a Reader.
 func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if cfg.SegmentBytes <= 0 {
 		cfg.SegmentBytes = 16 << 20
@@ -183,7 +190,7 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	j := &Journal{cfg: cfg, log: cmpLogger(cfg.Log), out: make(chan []Entry, 1024),
+	j := &Journal{cfg: cfg, log: cmpLogger(cfg.Log), written: make(chan struct{}, 1),
 		closing: make(chan struct{}), done: make(chan struct{}), nextSeq: 1}
 	j.wake = sync.NewCond(&j.mu)
 	if err := j.recover(); err != nil {
@@ -203,16 +210,23 @@ func cmpLogger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// Recovered returns the entries found after the checkpoint at open: the
-// events of a previous run that were not shipped yet.
-func (j *Journal) Recovered() []Entry { return j.recovered }
+// RecoveredThrough returns the last sequence written before this open:
+// the entries after ShippedSeq up to it are a previous run's backlog.
+func (j *Journal) RecoveredThrough() uint64 { return j.recoveredThrough }
 
 // RecoveredOpen returns the open-request records of the checkpoint found
 // at open (see Shipped).
 func (j *Journal) RecoveredOpen() [][]byte { return j.recoveredOpen }
 
-// Durable delivers batches of entries once they are on disk, in order.
-func (j *Journal) Durable() <-chan []Entry { return j.out }
+// ShippedSeq returns the checkpoint: every entry up to it was delivered.
+func (j *Journal) ShippedSeq() uint64 { return j.shipped.Load() }
+
+// DurableSeq returns the highest sequence on disk.
+func (j *Journal) DurableSeq() uint64 { return j.durable.Load() }
+
+// Written is signalled whenever DurableSeq grows. It holds one signal at
+// most and is never closed: a reader that was busy finds one waiting.
+func (j *Journal) Written() <-chan struct{} { return j.written }
 
 // Append queues the start event of a request and returns without waiting
 // for the disk. It refuses (ErrJournalFailed) while the journal is failing
@@ -289,7 +303,6 @@ func retryDelay(failures int) time.Duration {
 // writer is the single goroutine that owns the segment file.
 func (j *Journal) writer() {
 	defer close(j.done)
-	defer close(j.out)
 	var batch []queued
 	var buf []byte
 	failures := 0
@@ -334,14 +347,17 @@ func (j *Journal) writer() {
 			}
 		}
 		buf = buf[:0]
-		entries := make([]Entry, len(batch))
 		for i, q := range batch {
-			entries[i] = Entry{Seq: j.nextSeq + uint64(i), Data: q.data}
-			buf = appendRecord(buf, entries[i])
+			buf = appendRecord(buf, Entry{Seq: j.nextSeq + uint64(i), Data: q.data})
 		}
 		err := j.writeBatch(buf)
 		if err == nil {
 			j.nextSeq += uint64(len(batch))
+			j.durable.Store(j.nextSeq - 1)
+			select {
+			case j.written <- struct{}{}:
+			default: // a signal already waits
+			}
 			j.mu.Lock()
 			if j.failed != nil {
 				j.log.Info("accounting journal: the disk accepts writes again", "events", len(batch))
@@ -359,7 +375,6 @@ func (j *Journal) writer() {
 			failures = 0
 			clear(batch)
 			batch = batch[:0]
-			j.out <- entries
 			continue
 		}
 		failures++

@@ -25,18 +25,51 @@ func openJ(t *testing.T, dir string, cfg JournalConfig) *Journal {
 	return j
 }
 
-// collect reads durable batches until n entries arrived.
+// tails holds each journal's reader for collectN, so successive calls
+// read on where the last one stopped.
+var tails sync.Map
+
+// collectN reads the next n entries this run wrote back from the
+// journal's files, waiting until they are durable.
 func collectN(t *testing.T, j *Journal, n int) []Entry {
 	t.Helper()
+	r, _ := tails.LoadOrStore(j, j.NewReader(j.RecoveredThrough()+1))
 	var out []Entry
 	timeout := time.After(10 * time.Second)
 	for len(out) < n {
+		b, err := r.(*Reader).Read(n - len(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b...)
+		if len(b) > 0 {
+			continue
+		}
 		select {
-		case b := <-j.Durable():
-			out = append(out, b...)
+		case <-j.Written():
 		case <-timeout:
 			t.Fatalf("only %d of %d entries became durable", len(out), n)
 		}
+	}
+	return out
+}
+
+// recovered reads back the entries a previous run left after the
+// checkpoint.
+func recovered(t *testing.T, j *Journal) []Entry {
+	t.Helper()
+	r := j.NewReader(j.ShippedSeq() + 1)
+	defer r.Close()
+	var out []Entry
+	for r.Next() <= j.RecoveredThrough() {
+		b, err := r.Read(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == 0 {
+			break
+		}
+		out = append(out, b...)
 	}
 	return out
 }
@@ -74,7 +107,7 @@ func TestJournalOrderAndRecovery(t *testing.T) {
 	// sequence.
 	j2 := openJ(t, dir, JournalConfig{})
 	defer j2.Close()
-	if n := len(j2.Recovered()); n != 400 {
+	if n := len(recovered(t, j2)); n != 400 {
 		t.Fatalf("recovered %d entries, want 400", n)
 	}
 	_ = j2.Append([]byte("next"))
@@ -103,7 +136,7 @@ func TestJournalTornTail(t *testing.T) {
 	f.Close()
 
 	j2 := openJ(t, dir, JournalConfig{})
-	if n := len(j2.Recovered()); n != 10 {
+	if n := len(recovered(t, j2)); n != 10 {
 		t.Fatalf("recovered %d entries after a torn tail, want 10", n)
 	}
 	_ = j2.Append([]byte("after"))
@@ -111,7 +144,7 @@ func TestJournalTornTail(t *testing.T) {
 	_ = j2.Close()
 	j3 := openJ(t, dir, JournalConfig{})
 	defer j3.Close()
-	rec := j3.Recovered()
+	rec := recovered(t, j3)
 	if len(rec) != 11 || string(rec[10].Data) != "after" {
 		t.Fatalf("after repair: %d entries, last %q", len(rec), rec[len(rec)-1].Data)
 	}
@@ -133,7 +166,7 @@ func TestJournalCorruptRecord(t *testing.T) {
 	_ = os.WriteFile(segs[0], b, 0o640)
 	j2 := openJ(t, dir, JournalConfig{})
 	defer j2.Close()
-	if n := len(j2.Recovered()); n != 2 {
+	if n := len(recovered(t, j2)); n != 2 {
 		t.Fatalf("recovered %d, want the 2 intact entries", n)
 	}
 }
@@ -159,7 +192,7 @@ func TestJournalCheckpointTruncates(t *testing.T) {
 	_ = j.Close()
 	j2 := openJ(t, dir, JournalConfig{})
 	defer j2.Close()
-	rec := j2.Recovered()
+	rec := recovered(t, j2)
 	if len(rec) != 10 || rec[0].Seq != 91 {
 		t.Fatalf("after checkpoint 90: recovered %d entries starting at %d", len(rec), rec[0].Seq)
 	}
@@ -237,15 +270,32 @@ func TestJournalRollWhileShipping(t *testing.T) {
 	const n = 800
 	stop := make(chan struct{})
 	shipped := make(chan struct{})
+	var seen uint64 // the last entry read back, in order, while segments roll and go
 	go func() {
 		defer close(shipped)
-		seen := uint64(0)
+		r := j.NewReader(1)
+		defer r.Close()
 		for {
 			select {
-			case b := <-j.Durable():
-				seen = b[len(b)-1].Seq
-				if err := j.Shipped(seen, nil); err != nil {
-					t.Error(err)
+			case <-j.Written():
+				for {
+					b, err := r.Read(7)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(b) == 0 {
+						break
+					}
+					for _, e := range b {
+						if e.Seq != seen+1 {
+							t.Errorf("read seq %d after %d", e.Seq, seen)
+						}
+						seen = e.Seq
+					}
+					if err := j.Shipped(seen, nil); err != nil {
+						t.Error(err)
+					}
 				}
 			case <-stop:
 				return
@@ -282,10 +332,6 @@ func TestJournalFullDiskNoDeadlock(t *testing.T) {
 	d := &disk{}
 	j := openJ(t, t.TempDir(), JournalConfig{OpenFile: d.open})
 	defer j.Close()
-	go func() { // the shipper's side: drain durable batches
-		for range j.Durable() {
-		}
-	}()
 	if err := j.AppendDurable([]byte("before")); err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +417,7 @@ func TestJournalDurableStartOnFullDisk(t *testing.T) {
 	j2 := openJ(t, dir, JournalConfig{})
 	defer j2.Close()
 	var got []string
-	for _, e := range j2.Recovered() {
+	for _, e := range recovered(t, j2) {
 		got = append(got, string(e.Data))
 	}
 	if strings.Join(got, ",") != "one,two" {
@@ -482,8 +528,8 @@ func TestJournalCheckpointTempFiles(t *testing.T) {
 	_ = j.Close()
 	j2 := openJ(t, dir, JournalConfig{})
 	defer j2.Close()
-	if shippedSeq(j2) != 1 || len(j2.Recovered()) != 0 || len(j2.RecoveredOpen()) != 1 {
-		t.Fatalf("reopened: shipped %d, %d recovered, open %q", shippedSeq(j2), len(j2.Recovered()), j2.RecoveredOpen())
+	if shippedSeq(j2) != 1 || len(recovered(t, j2)) != 0 || len(j2.RecoveredOpen()) != 1 {
+		t.Fatalf("reopened: shipped %d, %d recovered, open %q", shippedSeq(j2), len(recovered(t, j2)), j2.RecoveredOpen())
 	}
 }
 

@@ -72,7 +72,7 @@ func TestRestartClosesShippedOpenRequests(t *testing.T) {
 	ft.mu.Unlock()
 	p3 := startPipeline(t, dir, ft, time.Hour)
 	defer p3.stop()
-	if n := len(p3.j.RecoveredOpen()) + len(p3.j.Recovered()); n != 0 {
+	if n := len(p3.j.RecoveredOpen()) + len(recovered(t, p3.j)); n != 0 {
 		t.Fatalf("third run recovered %d records", n)
 	}
 	time.Sleep(300 * time.Millisecond)

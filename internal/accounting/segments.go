@@ -52,32 +52,27 @@ func (j *Journal) recover() error {
 	sort.Slice(j.segments, func(a, b int) bool { return j.segments[a] < j.segments[b] })
 	shipped := j.shipped.Load()
 	j.nextSeq = shipped + 1
-	for i, first := range j.segments {
-		entries, validBytes, err := readSegment(segmentPath(j.cfg.Dir, first))
+	if n := len(j.segments); n > 0 {
+		// Only the last segment is read: it may end in a torn record, and
+		// its last entry gives the next sequence. A segment is named after
+		// the first sequence it may hold, so earlier ones end below it.
+		first := j.segments[n-1]
+		last, validBytes, err := scanSegment(segmentPath(j.cfg.Dir, first))
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			if e.Seq > shipped {
-				j.recovered = append(j.recovered, e)
-			}
-			if e.Seq >= j.nextSeq {
-				j.nextSeq = e.Seq + 1
-			}
+		j.nextSeq = max(j.nextSeq, first, last+1)
+		// Reopen the tail for appending, cutting off a torn record.
+		f, err := j.cfg.OpenFile(segmentPath(j.cfg.Dir, first), os.O_RDWR, 0o640)
+		if err != nil {
+			return err
 		}
-		if i == len(j.segments)-1 {
-			// Reopen the tail for appending, cutting off a torn record.
-			f, err := j.cfg.OpenFile(segmentPath(j.cfg.Dir, first), os.O_RDWR, 0o640)
-			if err != nil {
-				return err
-			}
-			j.seg, j.segSize, j.segFirst = f, validBytes, first
-			if err := f.Truncate(validBytes); err != nil {
-				return err
-			}
-			if _, err := f.Seek(validBytes, io.SeekStart); err != nil {
-				return err
-			}
+		j.seg, j.segSize, j.segFirst = f, validBytes, first
+		if err := f.Truncate(validBytes); err != nil {
+			return err
+		}
+		if _, err := f.Seek(validBytes, io.SeekStart); err != nil {
+			return err
 		}
 	}
 	for _, first := range j.segments {
@@ -85,6 +80,8 @@ func (j *Journal) recover() error {
 			j.diskBytes.Add(fi.Size())
 		}
 	}
+	j.recoveredThrough = j.nextSeq - 1
+	j.durable.Store(j.nextSeq - 1)
 	if j.seg == nil {
 		return j.roll()
 	}
@@ -92,34 +89,47 @@ func (j *Journal) recover() error {
 	return j.truncate(shipped)
 }
 
-// readSegment returns the valid entries of a segment and the byte length
-// they occupy; reading stops at the first torn or corrupt record.
-func readSegment(path string) ([]Entry, int64, error) {
+// scanSegment returns the last sequence among a segment's valid records
+// (0 when it has none) and the byte length they occupy; it stops at the
+// first torn or corrupt record, holding one record at a time.
+func scanSegment(path string) (last uint64, valid int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	var out []Entry
-	var off int64
-	hdr := make([]byte, recordHeader)
 	for {
-		if _, err := io.ReadFull(r, hdr); err != nil {
-			return out, off, nil
+		e, n, ok := readRecord(r)
+		if !ok {
+			return last, valid, nil
 		}
-		n := binary.LittleEndian.Uint32(hdr[:4])
-		sum := binary.LittleEndian.Uint32(hdr[4:])
-		if n < 8 || n > maxRecord {
-			return out, off, nil
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, crcTable) != sum {
-			return out, off, nil
-		}
-		out = append(out, Entry{Seq: binary.LittleEndian.Uint64(payload[:8]), Data: payload[8:]})
-		off += int64(recordHeader + n)
+		last = e.Seq
+		valid += n
 	}
+}
+
+// readRecord reads the record at r's position: its entry and its size on
+// disk. ok is false at the end of the valid records: the end of the file,
+// or a torn or corrupt record.
+func readRecord(r *bufio.Reader) (e Entry, size int64, ok bool) {
+	hdr, err := r.Peek(recordHeader)
+	if err != nil {
+		return Entry{}, 0, false
+	}
+	n := binary.LittleEndian.Uint32(hdr[:4])
+	sum := binary.LittleEndian.Uint32(hdr[4:])
+	if n < 8 || n > maxRecord {
+		return Entry{}, 0, false
+	}
+	payload := make([]byte, n)
+	if _, err := r.Discard(recordHeader); err != nil {
+		return Entry{}, 0, false
+	}
+	if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, crcTable) != sum {
+		return Entry{}, 0, false
+	}
+	return Entry{Seq: binary.LittleEndian.Uint64(payload[:8]), Data: payload[8:]}, int64(recordHeader + n), true
 }
 
 // roll starts a new segment named after the next sequence. Only the writer

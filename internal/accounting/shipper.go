@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -39,7 +40,14 @@ type ShipperConfig struct {
 	Workers int
 	// CallTimeout bounds one Temporal call (default 10s).
 	CallTimeout time.Duration
+	// Window bounds the journal entries the shipper holds in memory: read
+	// from the journal and not yet delivered (default 4096). The rest of a
+	// backlog stays on disk and is read as deliveries make room (issue 11).
+	Window int
 }
+
+// readBatch bounds one read from the journal.
+const readBatch = 512
 
 // pending is one request's events not yet delivered.
 type pending struct {
@@ -63,9 +71,12 @@ type pending struct {
 
 // ShipperStats are exported as metrics.
 type ShipperStats struct {
-	Pending       int           // requests with undelivered events
-	UnshippedSeqs int           // journal entries not yet delivered
-	OldestAge     time.Duration // age of the oldest undelivered entry
+	Pending       int // requests held in memory: with undelivered events read, or started and not ended
+	UnshippedSeqs int // journal entries not yet delivered, on disk or in memory
+	InMemory      int // journal entries read and not yet delivered: at most Window
+	// OldestAge is the age of the oldest undelivered entry. Entries are
+	// read in order, so it is among those in memory whenever any is.
+	OldestAge time.Duration
 	Calls         uint64        // Temporal calls made
 	Errors        uint64        // Temporal calls that failed
 	Delivered     uint64        // requests fully delivered
@@ -81,7 +92,16 @@ type Shipper struct {
 	mu    sync.Mutex
 	reqs  map[string]*pending
 	acks  *ackQueue
-	work  chan *pending
+	r     *Reader // owned by Run
+	// readNext is r.Next() for Stats.
+	readNext atomic.Uint64
+	// room is signalled when a delivery frees room in the window.
+	room chan struct{}
+	// closeAt holds a previous run's requests without an end that still
+	// have entries on disk: each is closed as interrupted once its last
+	// entry is read.
+	closeAt map[string]closing
+	work    chan *pending
 	stats ShipperStats
 	wg    sync.WaitGroup
 	// Shared back-off while Temporal calls fail.
@@ -89,6 +109,7 @@ type Shipper struct {
 	failStreak  int
 	pausedUntil time.Time
 	nowFunc     func() time.Time
+	readErrs    int
 	// The last checkpoint written: mark, open requests and their
 	// fingerprint.
 	ckLow  uint64
@@ -107,14 +128,21 @@ func NewShipper(cfg ShipperConfig, c Starter, j *Journal, log *slog.Logger) *Shi
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
-	return &Shipper{cfg: cfg, c: c, j: j, log: log, reqs: map[string]*pending{}, acks: newAckQueue(),
-		work: make(chan *pending, cfg.Workers*4), nowFunc: time.Now}
+	if cfg.Window <= 0 {
+		cfg.Window = 4096
+	}
+	s := &Shipper{cfg: cfg, c: c, j: j, log: log, reqs: map[string]*pending{}, acks: newAckQueue(),
+		room: make(chan struct{}, 1), closeAt: map[string]closing{}, work: make(chan *pending, cfg.Workers*4), nowFunc: time.Now}
+	s.readNext.Store(j.ShippedSeq() + 1)
+	return s
 }
 
 // Run ships until ctx ends and the journal is closed and drained of what
 // can be delivered.
 func (s *Shipper) Run(ctx context.Context) {
 	s.recover()
+	s.r = s.j.NewReader(s.j.ShippedSeq() + 1)
+	defer s.r.Close()
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go s.worker(ctx)
@@ -123,21 +151,11 @@ func (s *Shipper) Run(ctx context.Context) {
 	defer tick.Stop()
 	checkpoint := time.NewTicker(500 * time.Millisecond)
 	defer checkpoint.Stop()
-	durable := s.j.Durable()
 	for {
+		s.fill()
 		select {
-		case batch, ok := <-durable:
-			if !ok {
-				durable = nil
-				continue
-			}
-			ids := make([]string, 0, len(batch))
-			for _, e := range batch {
-				if id := s.add(e); id != "" {
-					ids = append(ids, id)
-				}
-			}
-			s.dispatch(ids)
+		case <-s.j.Written():
+		case <-s.room:
 		case <-tick.C:
 			s.dispatch(nil)
 		case <-checkpoint.C:
@@ -151,61 +169,143 @@ func (s *Shipper) Run(ctx context.Context) {
 	}
 }
 
+// fill reads journal entries while the window has room and hands the
+// requests they complete to the workers. Nothing else reads the journal,
+// so the entries waiting for Temporal stay on disk, however many.
+func (s *Shipper) fill() {
+	for {
+		s.mu.Lock()
+		room := s.cfg.Window - s.acks.unacked
+		s.mu.Unlock()
+		if room <= 0 {
+			return
+		}
+		skipped := s.r.Skipped
+		batch, err := s.r.Read(min(room, readBatch))
+		s.readNext.Store(s.r.Next())
+		if s.r.Skipped != skipped {
+			s.log.Error("accounting: unreadable journal records skipped", "entries", s.r.Skipped-skipped, "next_seq", s.r.Next())
+		}
+		ids := make([]string, 0, len(batch))
+		for _, e := range batch {
+			if id := s.add(e); id != "" {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 {
+			s.dispatch(ids)
+		}
+		if err != nil {
+			s.mu.Lock()
+			report := s.readErrs%600 == 0 // once a minute at the tick's pace
+			s.readErrs++
+			s.mu.Unlock()
+			if report {
+				s.log.Error("accounting: cannot read the journal; retrying", "next_seq", s.r.Next(), "error", err)
+			}
+			return
+		}
+		if len(batch) == 0 {
+			return
+		}
+	}
+}
+
 // recover files what a previous process left behind: the requests the
 // checkpoint lists as open (their start was delivered, their end was not)
 // and the entries after the checkpoint. A request that has no end can
 // never end now (the process serving it is gone), so it is closed as
-// failed/interrupted at once instead of waiting for its deadline; one
-// whose start was already delivered is closed by signal, keeping what the
-// workflow already holds (first byte, plan).
+// failed/interrupted instead of waiting for its deadline; one whose start
+// was already delivered is closed by signal, keeping what the workflow
+// already holds (first byte, plan).
+//
+// One pass over the entries finds the requests without an end, holding
+// only the requests between their start and their end as it goes (those
+// in flight at any moment, and those the crash cut). The entries stay on
+// disk: Run reads them through the window, and a cut request is closed
+// once its last entry is read, so its start carries everything journaled.
 func (s *Shipper) recover() {
-	open, rec := s.j.RecoveredOpen(), s.j.Recovered()
-	if len(open) == 0 && len(rec) == 0 {
+	open := s.j.RecoveredOpen()
+	from, through := s.j.ShippedSeq()+1, s.j.RecoveredThrough()
+	if len(open) == 0 && through < from {
 		return
 	}
-	s.mu.Lock()
+	type unended struct {
+		received, firstByte time.Time
+		last                uint64 // its last entry after the checkpoint; 0: none
+		open                bool   // its start was delivered (the checkpoint lists it)
+	}
+	cut := map[string]*unended{}
 	for _, b := range open {
 		var o openRecord
 		if err := json.Unmarshal(b, &o); err != nil || o.ID == "" {
 			s.log.Error("accounting: unreadable open-request record in the journal checkpoint skipped")
 			continue
 		}
-		if s.reqs[o.ID] == nil {
-			// No model in the meta: ship signals the existing workflow
-			// and never starts one.
-			s.reqs[o.ID] = &pending{id: o.ID, meta: &llm.RequestMeta{RequestID: o.ID, ReceivedAt: o.Received},
-				firstByte: o.FirstByte, sentFB: !o.FirstByte.IsZero(), started: true, seen: s.nowFunc()}
-		}
+		cut[o.ID] = &unended{received: o.Received, firstByte: o.FirstByte, open: true}
 	}
-	s.mu.Unlock()
-	for _, e := range rec {
-		s.add(e)
-	}
-	s.mu.Lock()
-	interrupted := 0
-	for _, p := range s.reqs {
-		if p.outcome != nil {
-			continue
-		}
-		if p.meta == nil {
-			// Only later events survived, from a checkpoint written
-			// before open requests were recorded in it.
-			p.meta, p.started = &llm.RequestMeta{RequestID: p.id}, true
-		}
-		now := s.nowFunc()
-		out := &llm.Outcome{Status: llm.StatusFailed, ErrorClass: llm.ErrInterrupted, CandidateIndex: -1,
-			ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now}
-		if !p.meta.ReceivedAt.IsZero() {
-			out.Total = now.Sub(p.meta.ReceivedAt)
-			if !p.firstByte.IsZero() {
-				out.FirstByte = p.firstByte.Sub(p.meta.ReceivedAt)
+	r := s.j.NewReader(from)
+	for r.Next() <= through {
+		batch, err := r.Read(int(min(readBatch, through-r.Next()+1)))
+		for _, e := range batch {
+			var ev event
+			if json.Unmarshal(e.Data, &ev) != nil || ev.ID == "" {
+				continue
+			}
+			if ev.Kind == "finished" {
+				delete(cut, ev.ID)
+				continue
+			}
+			u := cut[ev.ID]
+			if u == nil {
+				u = &unended{}
+				cut[ev.ID] = u
+			}
+			u.last = e.Seq
+			if ev.Kind == "started" && ev.Meta != nil {
+				u.received = ev.Meta.ReceivedAt
+			} else if ev.Kind == "first_byte" && u.firstByte.IsZero() {
+				u.firstByte = ev.At
 			}
 		}
-		p.outcome = out
-		interrupted++
+		if err != nil || len(batch) == 0 {
+			s.log.Error("accounting: cannot read the journal's backlog to find interrupted requests", "next_seq", r.Next(), "error", err)
+			break
+		}
+	}
+	r.Close()
+	now := s.nowFunc()
+	s.mu.Lock()
+	for id, u := range cut {
+		out := &llm.Outcome{Status: llm.StatusFailed, ErrorClass: llm.ErrInterrupted, CandidateIndex: -1,
+			ErrorMessage: "the gateway stopped before the request ended", FinishedAt: now}
+		if !u.received.IsZero() {
+			out.Total = now.Sub(u.received)
+			if !u.firstByte.IsZero() {
+				out.FirstByte = u.firstByte.Sub(u.received)
+			}
+		}
+		if u.last == 0 {
+			// No model in the meta: ship signals the existing workflow
+			// and never starts one.
+			s.reqs[id] = &pending{id: id, meta: &llm.RequestMeta{RequestID: id, ReceivedAt: u.received},
+				firstByte: u.firstByte, sentFB: !u.firstByte.IsZero(), started: true, seen: now, outcome: out}
+			continue
+		}
+		s.closeAt[id] = closing{last: u.last, outcome: out, open: u.open, received: u.received, firstByte: u.firstByte}
 	}
 	s.mu.Unlock()
-	s.log.Info("accounting: shipping entries left by a previous run", "entries", len(rec), "open_requests", len(open), "interrupted_requests", interrupted)
+	s.log.Info("accounting: shipping entries left by a previous run", "entries", through+1-min(from, through+1), "open_requests", len(open), "interrupted_requests", len(cut))
+}
+
+// closing is how a previous run's request without an end is closed: with
+// outcome, once the entry last is read. open says its start was delivered
+// before the checkpoint.
+type closing struct {
+	last                uint64
+	outcome             *llm.Outcome
+	open                bool
+	received, firstByte time.Time
 }
 
 // add files one journal entry under its request and returns the request ID.
@@ -221,26 +321,56 @@ func (s *Shipper) add(e Entry) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.nowFunc()
 	p := s.reqs[ev.ID]
+	c, cut := s.closeAt[ev.ID]
 	if p == nil {
-		p = &pending{id: ev.ID, seen: s.nowFunc()}
+		p = &pending{id: ev.ID, seen: now}
+		if cut && c.open {
+			// Its start was delivered before the checkpoint.
+			p.meta = &llm.RequestMeta{RequestID: ev.ID, ReceivedAt: c.received}
+			p.started, p.firstByte, p.sentFB = true, c.firstByte, !c.firstByte.IsZero()
+		}
 		s.reqs[ev.ID] = p
 	}
-	s.acks.push(e.Seq, s.nowFunc())
+	at := now
 	p.seqs = append(p.seqs, e.Seq)
 	switch ev.Kind {
 	case "started":
 		p.meta, p.plan = ev.Meta, ev.Plan
+		if ev.Meta != nil && !ev.Meta.ReceivedAt.IsZero() {
+			at = ev.Meta.ReceivedAt
+		}
 	case "first_byte":
 		if p.firstByte.IsZero() {
 			p.firstByte = ev.At
 		}
+		at = cmpTime(ev.At, at)
 	case "finished":
 		if p.outcome == nil {
 			p.outcome = ev.Outcome
 		}
+		if ev.Outcome != nil {
+			at = cmpTime(ev.Outcome.FinishedAt, at)
+		}
+	}
+	s.acks.push(e.Seq, at)
+	if cut && e.Seq >= c.last {
+		// The last entry the previous run wrote for it: close it now.
+		if p.outcome == nil {
+			p.outcome = c.outcome
+		}
+		delete(s.closeAt, ev.ID)
 	}
 	return ev.ID
+}
+
+// cmpTime returns t, or def when t is zero.
+func cmpTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
 
 // dispatch hands ready requests to the workers without ever blocking: the
@@ -339,6 +469,7 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 		p.inflight = false
 		s.releaseConflict(p, len(p.seqs))
 		s.mu.Unlock()
+		s.freed()
 		return
 	}
 	if p.meta == nil {
@@ -405,6 +536,7 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.freed()
 	s.stats.Calls++
 	p.inflight = false
 	if conflict {
@@ -449,13 +581,26 @@ func (s *Shipper) ship(ctx context.Context, p *pending) {
 	}
 }
 
+// freed wakes Run to read more: a delivery may have made room.
+func (s *Shipper) freed() {
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+}
+
 // Stats returns the shipper's counters.
 func (s *Shipper) Stats() ShipperStats {
+	durable, next := s.j.DurableSeq(), s.readNext.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Pending = len(s.reqs)
+	st.InMemory = s.acks.unacked
 	st.UnshippedSeqs = s.acks.unacked
+	if durable >= next {
+		st.UnshippedSeqs += int(durable - next + 1)
+	}
 	if t, ok := s.acks.oldest(); ok {
 		st.OldestAge = s.nowFunc().Sub(t)
 	}

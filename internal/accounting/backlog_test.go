@@ -1,0 +1,68 @@
+package accounting
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"aether/internal/llm"
+)
+
+// TestBacklogStaysOnDisk (issue 11): while Temporal is down, a backlog of
+// 20,000 requests stays in the journal's files. The shipper holds at most
+// its window of entries in memory, and Stats still counts every entry not
+// delivered. Once Temporal is back, all 20,000 are delivered exactly once,
+// each as one start carrying its end, and the window is never exceeded.
+func TestBacklogStaysOnDisk(t *testing.T) {
+	const n = 20_000
+	ft := newFakeTemporal()
+	ft.down = true
+	p := startPipeline(t, t.TempDir(), ft, time.Hour)
+	defer p.stop()
+	window := p.s.cfg.Window
+	for i := range n {
+		id := fmt.Sprintf("backlog-%05d", i)
+		if err := p.rec.Started(meta(id), nil); err != nil {
+			t.Fatal(err)
+		}
+		p.rec.Finished(id, done(llm.StatusCompleted))
+	}
+	eventually(t, "the backlog on disk", func() bool { return p.j.Stats().Written == 2*n })
+	eventually(t, "the window filled", func() bool { return p.s.Stats().InMemory == window })
+	time.Sleep(300 * time.Millisecond) // more journal notifications and ticks: still no more read
+	st := p.s.Stats()
+	if st.InMemory > window || st.Pending > window {
+		t.Fatalf("Temporal down, %d requests journaled: the shipper holds %d entries of %d requests, want at most its window of %d", n, st.InMemory, st.Pending, window)
+	}
+	if st.UnshippedSeqs != 2*n || st.OldestAge <= 0 {
+		t.Fatalf("Temporal down: %d entries reported undelivered (want %d, on disk included), oldest %s", st.UnshippedSeqs, 2*n, st.OldestAge)
+	}
+
+	ft.mu.Lock()
+	ft.down = false
+	ft.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for st := p.s.Stats(); st.Delivered < n || st.UnshippedSeqs > 0; st = p.s.Stats() {
+		if st.InMemory > window {
+			t.Fatalf("draining: the shipper holds %d entries, over its window of %d", st.InMemory, window)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drain stopped at %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if ok := ft.calls - ft.startErr; ok != n || len(ft.starts) != n || len(ft.signals) != 0 {
+		t.Fatalf("%d successful Temporal calls, %d workflows, %d signalled; want %d, %d and none", ok, len(ft.starts), len(ft.signals), n, n)
+	}
+	for id, in := range ft.starts {
+		if in.Outcome == nil || in.Outcome.Status != llm.StatusCompleted {
+			t.Fatalf("%s delivered without its end: %+v", id, in.Outcome)
+		}
+	}
+	if st := p.s.Stats(); st.Delivered != n {
+		t.Fatalf("%d requests delivered, want %d", st.Delivered, n)
+	}
+	eventually(t, "the checkpoint past the backlog", func() bool { return shippedSeq(p.j) == 2*n })
+}
