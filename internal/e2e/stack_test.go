@@ -119,11 +119,21 @@ type stack struct {
 	wrkAddr  string
 	env      map[string]string
 	tc       client.Client
+	// more are the API replicas and workers beyond the first pair.
+	more []*replica
+}
+
+// replica is one more API process and one more worker over the stack's
+// Postgres and Temporal, each on its own ports and journal directory.
+type replica struct {
+	api, worker      *procs.Proc
+	apiAddr, wrkAddr string
 }
 
 type stackOptions struct {
 	ownPostgres bool
 	env         map[string]string // extra API and worker environment
+	replicas    int               // API replicas and workers (default 1)
 }
 
 func freeAddr(t *testing.T) string {
@@ -199,6 +209,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	t.Cleanup(s.tc.Close)
 	s.startWorker()
 	s.startAPI()
+	for i := 1; i < o.replicas; i++ {
+		s.addReplica(i)
+	}
 	t.Cleanup(func() {
 		if s.api != nil {
 			s.api.Stop(10 * time.Second)
@@ -241,7 +254,65 @@ func (s *stack) startWorker() {
 	}
 }
 
+// addReplica starts API replica and worker number i beside the first
+// pair: same database, Temporal and configuration, its own ports, logs and
+// journal directory (two processes never share a journal).
+func (s *stack) addReplica(i int) {
+	s.t.Helper()
+	r := &replica{apiAddr: freeAddr(s.t), wrkAddr: freeAddr(s.t)}
+	env := map[string]string{}
+	for k, v := range s.env {
+		env[k] = v
+	}
+	env["AETHER_LISTEN"], env["AETHER_WORKER_LISTEN"] = r.apiAddr, r.wrkAddr
+	env["AETHER_JOURNAL_DIR"] = fmt.Sprintf("%s/journal-%d", s.dir, i)
+	s.more = append(s.more, r)
+	s.t.Cleanup(func() {
+		for _, p := range []*procs.Proc{r.api, r.worker} {
+			if p == nil {
+				continue
+			}
+			p.Stop(10 * time.Second)
+			if s.t.Failed() {
+				s.t.Logf("--- %s log ---\n%s", p.Name, p.Tail(40))
+			}
+		}
+	})
+	var err error
+	for _, p := range []struct {
+		proc       **procs.Proc
+		name, addr string
+	}{{&r.worker, "worker", r.wrkAddr}, {&r.api, "api", r.apiAddr}} {
+		name := fmt.Sprintf("%s-%d", p.name, i)
+		if *p.proc, err = procs.Start(name, binDir+"/"+p.name, s.dir, env, s.dir+"/"+name+".log"); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := (*p.proc).WaitHealthy(context.Background(), "http://"+p.addr+"/healthz", 60*time.Second); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
 func (s *stack) url() string { return "http://" + s.apiAddr }
+
+// apiURLs returns the base URL of every API replica, the first one first.
+func (s *stack) apiURLs() []string {
+	out := []string{s.url()}
+	for _, r := range s.more {
+		out = append(out, "http://"+r.apiAddr)
+	}
+	return out
+}
+
+// workerURLs returns the base URL of every worker's /healthz and /metrics
+// listener, the first one first.
+func (s *stack) workerURLs() []string {
+	out := []string{"http://" + s.wrkAddr}
+	for _, r := range s.more {
+		out = append(out, "http://"+r.wrkAddr)
+	}
+	return out
+}
 
 // call is one kind of request the tests send.
 type call struct {
@@ -272,10 +343,13 @@ var calls = []call{
 		map[string]string{"x-goog-api-key": gatewayKey}, true, "gemini-2.5-flash", "0.000033410000", 2},
 }
 
-// send makes one call and returns its request ID; the body must arrive in
-// full with status 200.
-func (s *stack) send(c call) (string, error) {
-	req, _ := http.NewRequest(http.MethodPost, s.url()+c.path, strings.NewReader(c.body))
+// send makes one call to the first API replica and returns its request
+// ID; the body must arrive in full with status 200.
+func (s *stack) send(c call) (string, error) { return sendTo(s.url(), c) }
+
+// sendTo is send to the API at base.
+func sendTo(base string, c call) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+c.path, strings.NewReader(c.body))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range c.header {
 		req.Header.Set(k, v)
@@ -295,11 +369,21 @@ func (s *stack) send(c call) (string, error) {
 	return resp.Header.Get("X-Request-ID"), nil
 }
 
-// traffic sends n calls, cycling through calls, from conc goroutines, and
-// returns the request ID of each by call index.
+// traffic sends n calls to the first API replica, cycling through calls,
+// from conc goroutines, and returns the call of each request ID.
 func (s *stack) traffic(n, conc int, pace time.Duration) (map[string]call, []error) {
+	ids, _, errs := spread([]string{s.url()}, calls, n, conc, pace)
+	return ids, errs
+}
+
+// spread sends n requests, cycling through cs and through the API replicas
+// at urls (request i goes to urls[i%len(urls)], so consecutive requests of
+// one client land on different replicas, as behind a round-robin load
+// balancer), from conc goroutines. It returns the call of each request ID
+// and the index of the replica that answered it.
+func spread(urls []string, cs []call, n, conc int, pace time.Duration) (map[string]call, map[string]int, []error) {
 	var mu sync.Mutex
-	ids := map[string]call{}
+	ids, at := map[string]call{}, map[string]int{}
 	var errs []error
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -308,13 +392,13 @@ func (s *stack) traffic(n, conc int, pace time.Duration) (map[string]call, []err
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				c := calls[i%len(calls)]
-				id, err := s.send(c)
+				c := cs[i%len(cs)]
+				id, err := sendTo(urls[i%len(urls)], c)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
 				} else {
-					ids[id] = c
+					ids[id], at[id] = c, i%len(urls)
 				}
 				mu.Unlock()
 			}
@@ -328,7 +412,7 @@ func (s *stack) traffic(n, conc int, pace time.Duration) (map[string]call, []err
 	}
 	close(work)
 	wg.Wait()
-	return ids, errs
+	return ids, at, errs
 }
 
 type requestRow struct {
