@@ -4,17 +4,25 @@
 
 GO               ?= go
 TEMPORAL_VERSION := v1.5.1
+# The Temporal server (and its SQL tool) that CLI embeds, for `make prod-stack`.
+TEMPORAL_SERVER_VERSION := v1.29.1
 PG_BIN           := /usr/lib/postgresql/15/bin
 TEST_FLAGS       ?= -race
 TEST_TIMEOUT     ?= 60m
 
-.PHONY: dev test check bench postgres fuzz clean-dev
+.PHONY: dev prod-stack test check bench postgres fuzz clean-dev
 
 ## dev: start Postgres, Temporal (Web UI :8233), the simulated upstream, the worker and the API
 dev: bin/temporal postgres
 	@mkdir -p .dev/bin
 	$(GO) build -o .dev/bin/devstack ./cmd/devstack
 	./.dev/bin/devstack
+
+## prod-stack: Aether on the production Temporal server (Postgres persistence, SQL visibility): two API replicas, two workers
+prod-stack: bin/temporal-server postgres
+	@mkdir -p .dev/bin
+	$(GO) build -o .dev/bin/prodstack ./cmd/prodstack
+	./.dev/bin/prodstack
 
 ## test: formatting, vet, staticcheck, then every test, against real Postgres and a real Temporal dev server
 test: check bin/temporal postgres
@@ -45,6 +53,16 @@ fuzz:
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
+
+# The server binary and temporal-sql-tool, from the module proxy, at the
+# version the pinned CLI embeds (about 2 minutes once bin/temporal is built).
+bin/temporal-server:
+	@echo "Building the Temporal server $(TEMPORAL_SERVER_VERSION) and temporal-sql-tool into bin/..."
+	GOBIN=$(CURDIR)/bin/.temporal-server $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) \
+		go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv bin/.temporal-server/sql bin/temporal-sql-tool
+	mv bin/.temporal-server/server bin/temporal-server
+	rmdir bin/.temporal-server
 
 postgres:
 	@if [ ! -x $(PG_BIN)/postgres ] && ! command -v initdb >/dev/null 2>&1; then \

@@ -44,6 +44,7 @@ type Stack struct {
 	mu       sync.Mutex
 	pg       *pgcluster.Cluster
 	temporal *temporaldev.Server
+	tserver  *serverProc // `make prod-stack`'s Temporal server (prod.go)
 	procs    []*procs.Proc
 	children []*child
 	// Supervision: stopped by Stop; failed reports a child left down.
@@ -282,10 +283,10 @@ A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`
 // Env returns what .dev/env exports.
 func (s *Stack) Env() map[string]string { return s.env }
 
-func (s *Stack) writeEnv() error {
+func (s *Stack) writeEnv(extra ...string) error {
 	var b bytes.Buffer
-	for _, k := range []string{"AETHER_GATEWAY_URL", "AETHER_DEMO_KEY", "AETHER_DATABASE_URL", "AETHER_TEMPORAL_ADDRESS",
-		"AETHER_TEMPORAL_NAMESPACE", "AETHER_TEMPORAL_UI_URL", "AETHER_ADMIN_TOKEN"} {
+	for _, k := range append([]string{"AETHER_GATEWAY_URL", "AETHER_DEMO_KEY", "AETHER_DATABASE_URL", "AETHER_TEMPORAL_ADDRESS",
+		"AETHER_TEMPORAL_NAMESPACE", "AETHER_TEMPORAL_UI_URL", "AETHER_ADMIN_TOKEN"}, extra...) {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(s.env[k], "'", `'\''`))
 	}
 	return os.WriteFile(filepath.Join(s.opts.DataDir, "env"), b.Bytes(), 0o600)
@@ -359,6 +360,10 @@ func (s *Stack) Stop() {
 	if s.temporal != nil {
 		s.temporal.Stop()
 		s.temporal = nil
+	}
+	if s.tserver != nil {
+		s.tserver.stop()
+		s.tserver = nil
 	}
 	if s.pg != nil {
 		s.pg.Stop()
