@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,8 @@ import (
 // the workflow histories.
 func accounting(t target, body string, rate int, dur time.Duration, dbURL, temporalAddr string) {
 	ctx := context.Background()
+	replicas := t.replicas()
+	var next atomic.Uint64
 	db, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aetherbench: source .dev/env first:", err)
@@ -49,7 +52,7 @@ loop:
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				id, err := t.onceID(body)
+				id, err := replicas[next.Add(1)%uint64(len(replicas))].onceID(body)
 				if err != nil {
 					failed.Add(1)
 					return
@@ -87,15 +90,16 @@ loop:
 		return
 	}
 	defer c.Close()
-	var calls, tasks []int
+	var calls, tasks, events, transitions []int
 	ids.Range(func(k, _ any) bool {
 		it := c.GetWorkflowHistory(ctx, k.(string), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		nc, nt := 1, 0
+		nc, nt, ne := 1, 0, 0
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
 				break
 			}
+			ne++
 			switch ev.EventType {
 			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 				nc++
@@ -103,11 +107,37 @@ loop:
 				nt++
 			}
 		}
-		calls, tasks = append(calls, nc), append(tasks, nt)
+		calls, tasks, events = append(calls, nc), append(tasks, nt), append(events, ne)
+		if d, err := c.DescribeWorkflowExecution(ctx, k.(string), ""); err == nil {
+			transitions = append(transitions, int(d.GetWorkflowExecutionInfo().GetStateTransitionCount()))
+		}
 		return len(calls) < 200
 	})
-	slices.Sort(calls)
-	slices.Sort(tasks)
-	fmt.Printf("per request (sample of %d): Temporal calls p50 %d max %d; workflow tasks p50 %d max %d\n",
-		len(calls), calls[len(calls)/2], calls[len(calls)-1], tasks[len(tasks)/2], tasks[len(tasks)-1])
+	if len(calls) == 0 {
+		return
+	}
+	for _, s := range [][]int{calls, tasks, events, transitions} {
+		slices.Sort(s)
+	}
+	fmt.Printf("per request (sample of %d): Temporal calls p50 %d max %d; workflow tasks p50 %d max %d; history events p50 %d max %d\n",
+		len(calls), calls[len(calls)/2], calls[len(calls)-1], tasks[len(tasks)/2], tasks[len(tasks)-1], events[len(events)/2], events[len(events)-1])
+	if len(transitions) > 0 {
+		fmt.Printf("state transitions p50 %d max %d\n", transitions[len(transitions)/2], transitions[len(transitions)-1])
+	}
+}
+
+// replicas splits a -gateway that lists several base URLs separated by
+// commas (the API replicas of `make prod-stack`) into one target each; the
+// accounting run sends to them in turn, as a round-robin load balancer
+// would.
+func (t target) replicas() []target {
+	i := strings.LastIndex(t.url, "/v1/")
+	if i < 0 {
+		return []target{t}
+	}
+	var out []target
+	for _, base := range strings.Split(t.url[:i], ",") {
+		out = append(out, target{t.c, base + t.url[i:], t.key})
+	}
+	return out
 }
