@@ -44,7 +44,7 @@ func (o *Options) prodPorts() (prodPorts, error) {
 	var p prodPorts
 	for i := range ProdReplicas {
 		p.api = append(p.api, o.get(fmt.Sprintf("AETHER_PROD_API%d_LISTEN", i+1), fmt.Sprintf("127.0.0.1:%d", 8180+i)))
-		p.worker = append(p.worker, o.get(fmt.Sprintf("AETHER_PROD_WORKER%d_LISTEN", i+1), fmt.Sprintf("127.0.0.1:%d", 8190+i)))
+		p.worker = append(p.worker, o.get(fmt.Sprintf("AETHER_PROD_WORKER%d_LISTEN", i+1), fmt.Sprintf("127.0.0.1:%d", 8182+i)))
 	}
 	p.fake = o.get("AETHER_PROD_FAKE_LISTEN", "127.0.0.1:9190")
 	var err error
