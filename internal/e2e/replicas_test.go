@@ -77,8 +77,8 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 	admin(t, a, http.MethodPost, "/users", `{"name":"capped","budget_usd":"0.0009"}`, 201)
 	capped := createKey(t, a, "capped", `{"name":"capped-key"}`)
 	limited := createKey(t, a, "e2e", `{"name":"rpm-key","rpm_limit":2}`)
+	created := time.Now() // the last change: B loads the three together
 	leaving := createKey(t, a, "e2e", `{"name":"leaving-key"}`)
-	created := time.Now()
 	for _, key := range []string{capped, limited, leaving} {
 		if code := modelsStatus(t, a, key); code != 200 {
 			t.Fatalf("a key created through replica A answers %d there, want 200 at once", code)
@@ -87,6 +87,7 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 	for _, key := range []string{capped, limited, leaving} {
 		waitFor(t, created, refresh+slack, "a key created through replica A to work on replica B", func() bool { return modelsStatus(t, b, key) == 200 })
 	}
+	t.Logf("new keys worked on replica B %s after they were made", time.Since(created).Round(time.Millisecond))
 
 	// Rate limits are per replica: rpm_limit 2 allows 2 on each.
 	claude := calls[3]
@@ -138,9 +139,10 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 			WHERE k.name = 'bad' AND h.state = 'open' AND h.open_until > now()`).Scan(&n)
 		return err == nil && n == 1
 	})
-	waitFor(t, opened, 2*time.Second+slack, "replica B to show the breaker open", func() bool {
+	skipped := waitFor(t, opened, 2*time.Second+slack, "replica B to show the breaker open", func() bool {
 		return metricSum(t, b+"/metrics", "aether_breaker_keys", `provider="sim-gemini-bad"`, `state="open"`) == 1
 	})
+	t.Logf("replica B showed the breaker open %s after it was recorded", skipped.Sub(opened).Round(time.Millisecond))
 	before := s.fake.CountKey(bad)
 	record(b, geminiDirect)
 	if n := s.fake.CountKey(bad) - before; n != 0 {
@@ -151,12 +153,13 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 	// the refresh interval.
 	record(a, withKey(claude, leaving))
 	record(b, withKey(claude, leaving))
-	admin(t, a, http.MethodPut, "/keys/leaving-key", `{"active":false}`, 200)
 	revoked := time.Now()
+	admin(t, a, http.MethodPut, "/keys/leaving-key", `{"active":false}`, 200)
 	if code := modelsStatus(t, a, leaving); code != 401 {
 		t.Fatalf("a key revoked through replica A answers %d there, want 401 at once", code)
 	}
-	waitFor(t, revoked, refresh+slack, "a key revoked through replica A to stop working on replica B", func() bool { return modelsStatus(t, b, leaving) == 401 })
+	gone := waitFor(t, revoked, refresh+slack, "a key revoked through replica A to stop working on replica B", func() bool { return modelsStatus(t, b, leaving) == 401 })
+	t.Logf("the revoked key stopped working on replica B %s after the revocation", gone.Sub(revoked).Round(time.Millisecond))
 	for i, base := range urls {
 		if code, body := post(t, base, withKey(claude, leaving)); code != 401 {
 			t.Errorf("replica %d: a revoked key's request answered %d %.200s, want 401", i, code, body)

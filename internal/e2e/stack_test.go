@@ -343,11 +343,8 @@ var calls = []call{
 		map[string]string{"x-goog-api-key": gatewayKey}, true, "gemini-2.5-flash", "0.000033410000", 2},
 }
 
-// send makes one call to the first API replica and returns its request
-// ID; the body must arrive in full with status 200.
-func (s *stack) send(c call) (string, error) { return sendTo(s.url(), c) }
-
-// sendTo is send to the API at base.
+// sendTo makes one call to the API at base and returns its request ID;
+// the body must arrive in full with status 200.
 func sendTo(base string, c call) (string, error) {
 	req, _ := http.NewRequest(http.MethodPost, base+c.path, strings.NewReader(c.body))
 	req.Header.Set("Content-Type", "application/json")
