@@ -50,6 +50,10 @@ func main() {
 		accounting(gw, body, *rate, *accDur, os.Getenv("AETHER_DATABASE_URL"), os.Getenv("AETHER_TEMPORAL_ADDRESS"))
 		return
 	}
+	if *backlogN > 0 || *backlogDrain > 0 {
+		backlog(gw, body, *conc, *pid, os.Getenv("AETHER_DATABASE_URL"), os.Getenv("AETHER_TEMPORAL_ADDRESS"))
+		return
+	}
 	fmt.Printf("aetherbench: %d sequential requests each (pause %s), then %d connections for %s\n\n", *n, *pace, *conc, *dur)
 	direct := measure(up, body, *n, false, *pace)
 	via := measure(gw, body, *n, false, *pace)

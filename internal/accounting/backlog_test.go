@@ -66,3 +66,65 @@ func TestBacklogStaysOnDisk(t *testing.T) {
 	}
 	eventually(t, "the checkpoint past the backlog", func() bool { return shippedSeq(p.j) == 2*n })
 }
+
+// TestRestartWithBacklog (issue 11): a process dies with 5,000 finished
+// requests not shipped and 10 streams cut mid-way, early and late in its
+// journal. The next process starts while Temporal is still down and holds
+// no more than its window; once Temporal is back it ships every finished
+// request as it was and closes the 10 as failed/interrupted with their
+// first byte, each workflow started once.
+func TestRestartWithBacklog(t *testing.T) {
+	const n = 5_000
+	dir := t.TempDir()
+	ft := newFakeTemporal()
+	ft.down = true
+	p := startPipeline(t, dir, ft, time.Hour)
+	var cut []string
+	for i := range n {
+		if i%1000 == 0 || i == n-1 {
+			id := fmt.Sprintf("cut-%05d", i)
+			cut = append(cut, id)
+			_ = p.rec.Started(meta(id), nil)
+			p.rec.FirstByte(id, time.Now())
+		}
+		id := fmt.Sprintf("done-%05d", i)
+		_ = p.rec.Started(meta(id), nil)
+		p.rec.Finished(id, done(llm.StatusCompleted))
+	}
+	eventually(t, "durable", func() bool { return p.j.Stats().Written == uint64(2*n+2*len(cut)) })
+	p.stop() // the process is gone; nothing reached Temporal
+
+	p2 := startPipeline(t, dir, ft, time.Hour)
+	defer p2.stop()
+	window := p2.s.cfg.Window
+	eventually(t, "the window filled", func() bool { return p2.s.Stats().InMemory == window })
+	if st := p2.s.Stats(); st.Pending > window || st.UnshippedSeqs != 2*n+2*len(cut) {
+		t.Fatalf("restarted with Temporal down: %d requests in memory (window %d), %d entries reported undelivered, want %d", st.Pending, window, st.UnshippedSeqs, 2*n+2*len(cut))
+	}
+	ft.mu.Lock()
+	ft.down = false
+	ft.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for st := p2.s.Stats(); st.Delivered < uint64(n+len(cut)) || st.UnshippedSeqs > 0; st = p2.s.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("drain after the restart stopped at %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ft.mu.Lock()
+	workflows := len(ft.starts)
+	ft.mu.Unlock()
+	if workflows != n+len(cut) {
+		t.Fatalf("%d workflows, want %d", workflows, n+len(cut))
+	}
+	for _, id := range cut {
+		if o := ft.finalOutcome(id); o == nil || o.Status != llm.StatusFailed || o.ErrorClass != llm.ErrInterrupted || o.FirstByte <= 0 {
+			t.Fatalf("%s closed as %+v", id, o)
+		}
+	}
+	for i := range n {
+		if o := ft.finalOutcome(fmt.Sprintf("done-%05d", i)); o == nil || o.Status != llm.StatusCompleted {
+			t.Fatalf("done-%05d shipped as %+v", i, o)
+		}
+	}
+}

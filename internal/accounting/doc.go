@@ -14,6 +14,9 @@
 //	Journal (journal.go,             segment files; one writer, group
 //	  │      segments.go)            commit: one write + fsync per batch
 //	  ▼
+//	Reader (reader.go)               reads the files back in order, a
+//	  │                              bounded batch at a time
+//	  ▼
 //	Shipper (shipper.go,             merges a request's events; one
 //	  │      checkpoint.go,          Temporal call per request at a time;
 //	  │      conflict.go)            checkpoint and ID conflicts
@@ -58,6 +61,22 @@
 // waits for the disk; that write is the probe that finds the disk working
 // again.
 //
+// # A backlog stays on disk
+//
+// The writer hands nothing to the shipper: it advances the durable mark
+// and signals Written. The shipper reads the segment files through a
+// Reader from the checkpoint on, and only while it holds fewer than
+// ShipperConfig.Window (4096) undelivered entries; each delivery makes
+// room for more. While Temporal is down, the window fills and reading
+// stops, so the shipper's memory is the same for a backlog of a thousand
+// requests or of a million (issue 11; numbers in BENCHMARKS.md); the
+// journal's size on disk is what grows, capped by MaxBytes. The window
+// counts undelivered entries, not open requests: a long stream's delivered
+// start leaves the window at once, so streams cannot fill it. Reads come
+// from the page cache when the shipper keeps up. A request Temporal keeps
+// refusing while others go through holds the checkpoint back, not the
+// window: behind it the shipper keeps 16 bytes per entry read.
+//
 // # Checkpoint and open requests
 //
 // The shipper writes a checkpoint: the sequence number below which every
@@ -69,12 +88,17 @@
 // checkpoint, and a fully shipped current segment past ReclaimBytes is
 // replaced by a new one.
 //
-// After a crash, the next process reads the checkpoint's open requests and
-// the entries after it. Every request without an end is closed at once as
-// failed/interrupted: one whose start was delivered by signal to its
-// existing workflow (never a new start), keeping the first byte the
+// After a crash, the next process reads the checkpoint's open requests,
+// then makes one streaming pass over the entries after it that keeps only
+// the requests started and not yet ended (those in flight at any moment:
+// the pass never holds the backlog). Every request without an end is
+// closed as failed/interrupted: one whose start was delivered by signal to
+// its existing workflow (never a new start), keeping the first byte the
 // workflow already holds; one whose start was not delivered by a start
-// that carries everything journaled. The checkpoint is rewritten when its
-// mark or its set of open requests changes; its size is proportional to
-// the requests in flight, held in memory by the shipper anyway.
+// that carries everything journaled. A cut request with entries after the
+// checkpoint is closed when the shipper reads its last one; the backlog
+// itself is shipped through the window like any other. The checkpoint is
+// rewritten when its mark or its set of open requests changes; its size
+// is proportional to the requests in flight, held in memory by the
+// shipper anyway. Its format is unchanged by issue 11.
 package accounting

@@ -77,22 +77,22 @@ type ShipperStats struct {
 	// OldestAge is the age of the oldest undelivered entry. Entries are
 	// read in order, so it is among those in memory whenever any is.
 	OldestAge time.Duration
-	Calls         uint64        // Temporal calls made
-	Errors        uint64        // Temporal calls that failed
-	Delivered     uint64        // requests fully delivered
-	Conflicts     uint64        // requests whose ID belonged to another request's workflow
+	Calls     uint64 // Temporal calls made
+	Errors    uint64 // Temporal calls that failed
+	Delivered uint64 // requests fully delivered
+	Conflicts uint64 // requests whose ID belonged to another request's workflow
 }
 
 // Shipper delivers journal entries to Temporal, one workflow per request.
 type Shipper struct {
-	cfg   ShipperConfig
-	c     Starter
-	j     *Journal
-	log   *slog.Logger
-	mu    sync.Mutex
-	reqs  map[string]*pending
-	acks  *ackQueue
-	r     *Reader // owned by Run
+	cfg  ShipperConfig
+	c    Starter
+	j    *Journal
+	log  *slog.Logger
+	mu   sync.Mutex
+	reqs map[string]*pending
+	acks *ackQueue
+	r    *Reader // owned by Run
 	// readNext is r.Next() for Stats.
 	readNext atomic.Uint64
 	// room is signalled when a delivery frees room in the window.
@@ -102,8 +102,8 @@ type Shipper struct {
 	// entry is read.
 	closeAt map[string]closing
 	work    chan *pending
-	stats ShipperStats
-	wg    sync.WaitGroup
+	stats   ShipperStats
+	wg      sync.WaitGroup
 	// Shared back-off while Temporal calls fail.
 	failing     bool
 	failStreak  int

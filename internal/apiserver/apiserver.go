@@ -200,9 +200,10 @@ func (s *Server) registerGauges() {
 	reg := s.Registry
 	if s.Shipper != nil {
 		ship, j := s.Shipper, s.Journal
-		metrics.GaugeFunc(reg, "aether_journal_unshipped_entries", "Accounting journal entries not yet delivered to Temporal.", func() float64 { return float64(ship.Stats().UnshippedSeqs) })
-		metrics.GaugeFunc(reg, "aether_journal_pending_requests", "Requests with accounting events not yet delivered to Temporal.", func() float64 { return float64(ship.Stats().Pending) })
-		metrics.GaugeFunc(reg, "aether_journal_oldest_unshipped_seconds", "Age of the oldest undelivered journal entry.", func() float64 { return ship.Stats().OldestAge.Seconds() })
+		metrics.GaugeFunc(reg, "aether_journal_unshipped_entries", "Accounting journal entries not yet delivered to Temporal, on disk or in memory.", func() float64 { return float64(ship.Stats().UnshippedSeqs) })
+		metrics.GaugeFunc(reg, "aether_journal_shipper_memory_entries", "Journal entries the shipper holds in memory, read and not yet delivered (at most its window; the rest of a backlog stays on disk).", func() float64 { return float64(ship.Stats().InMemory) })
+		metrics.GaugeFunc(reg, "aether_journal_pending_requests", "Requests the shipper holds in memory: with events read and not yet delivered, or started and not ended.", func() float64 { return float64(ship.Stats().Pending) })
+		metrics.GaugeFunc(reg, "aether_journal_oldest_unshipped_seconds", "Age of the oldest undelivered journal entry, on disk or in memory.", func() float64 { return ship.Stats().OldestAge.Seconds() })
 		metrics.CounterFunc(reg, "aether_ship_calls_total", "Temporal calls made by the accounting shipper.", func() float64 { return float64(ship.Stats().Calls) })
 		metrics.CounterFunc(reg, "aether_ship_errors_total", "Temporal calls of the accounting shipper that failed (retried).", func() float64 { return float64(ship.Stats().Errors) })
 		metrics.CounterFunc(reg, "aether_ship_delivered_requests_total", "Requests whose accounting reached Temporal in full.", func() float64 { return float64(ship.Stats().Delivered) })
@@ -331,7 +332,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// start (the journal keeps it).
 		_ = s.Journal.Close()
 		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && s.Shipper.Stats().Pending > 0 {
+		for st := s.Shipper.Stats(); time.Now().Before(deadline) && (st.Pending > 0 || st.UnshippedSeqs > 0); st = s.Shipper.Stats() {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}

@@ -174,7 +174,8 @@ func TestJournalDiskFull(t *testing.T) {
 				return code == 200
 			})
 			journalWait(t, "every accepted event written and shipped", 10*time.Second, func() bool {
-				return journalMetric(t, g, "aether_journal_unwritten_events") == 0 && g.Server.Shipper.Stats().Pending == 0
+				st := g.Server.Shipper.Stats()
+				return journalMetric(t, g, "aether_journal_unwritten_events") == 0 && st.Pending == 0 && st.UnshippedSeqs == 0
 			})
 			if delivered := g.Server.Shipper.Stats().Delivered; mode == "closed" && delivered != 3 {
 				t.Fatalf("%d requests recorded, want the 3 that were served", delivered)
