@@ -26,8 +26,9 @@ const slack = 750 * time.Millisecond
 //   - a gateway key created through one replica works on the other within
 //     AETHER_SNAPSHOT_REFRESH, and one revoked through one replica stops
 //     working there at once and on the other within AETHER_SNAPSHOT_REFRESH;
-//   - rate limits are per replica: a key with rpm_limit 2 gets 2 requests
-//     on each;
+//   - rate limits and provider-key concurrency are per replica: a key with
+//     rpm_limit 2 gets 2 requests on each, and a provider key with
+//     max_concurrent 1 busy on one replica still serves on the other;
 //   - a budget is shared: each replica refuses once the other's recorded
 //     spend reaches it, within a second of the spend being recorded;
 //   - a breaker opened through one replica is skipped by the other within
@@ -149,6 +150,43 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 		t.Fatalf("replica B sent %d requests to the key replica A opened the breaker of", n)
 	}
 
+	// Provider-key concurrency is per replica. With max_concurrent 1 on the
+	// only Anthropic key and a stream holding A's slot, A refuses another
+	// Claude request (429, recorded failed/rate_limited) and B serves it.
+	changed := time.Now()
+	admin(t, a, http.MethodPut, "/providers/sim-anthropic/keys/only", `{"max_concurrent":1}`, 200)
+	version := metricSum(t, a+"/metrics", "aether_config_version")
+	waitFor(t, changed, refresh+slack, "replica B to load the configuration replica A changed", func() bool {
+		return metricSum(t, b+"/metrics", "aether_config_version") == version
+	})
+	slow := calls[4] // an Anthropic stream
+	slow.header = map[string]string{"x-api-key": gatewayKey, "anthropic-version": "2023-06-01", "X-Fake-Chunks": "40", "X-Fake-Chunk-Interval": "50ms"}
+	req, _ := http.NewRequest(http.MethodPost, a+slow.path, strings.NewReader(slow.body))
+	for k, v := range slow.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("slow stream: %v %v", resp, err)
+	}
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil { // the stream has begun: it holds A's slot
+		t.Fatal(err)
+	}
+	refused := map[string]bool{}
+	code, body, id := postID(t, a, claude)
+	if code != 429 || !strings.Contains(body, "concurrent") {
+		t.Fatalf("a second Claude request on the replica whose key slot is taken: %d %.200s, want 429", code, body)
+	}
+	refused[id], at[id] = true, 0
+	record(b, claude)
+	rest, err := io.ReadAll(br)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(rest), "message_stop") {
+		t.Fatalf("slow stream did not end: %v", err)
+	}
+	ids[resp.Header.Get("X-Request-ID")], at[resp.Header.Get("X-Request-ID")] = slow, 0
+
 	// A key revoked through A stops working on A at once and on B within
 	// the refresh interval.
 	record(a, withKey(claude, leaving))
@@ -168,8 +206,17 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 
 	// Every request is recorded once, as sent: rows, exact costs, traces.
 	rows := s.waitRows(ids, 2*time.Minute)
-	if len(rows) != len(ids) {
-		t.Fatalf("%d request rows for %d requests", len(rows), len(ids))
+	waitFor(t, time.Now(), 30*time.Second, "the refused request to be recorded", func() bool {
+		rows, _ = s.rows(ctx)
+		for id := range refused {
+			if rows[id].status != "failed" || rows[id].errorClass != "rate_limited" {
+				return false
+			}
+		}
+		return true
+	})
+	if len(rows) != len(ids)+len(refused) {
+		t.Fatalf("%d request rows for %d requests", len(rows), len(ids)+len(refused))
 	}
 	costs := make([]string, 0, len(ids))
 	for _, c := range ids {
@@ -205,8 +252,8 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 	// Each replica's shipper delivered exactly the requests it answered:
 	// with the rows above, the union is every request, each once.
 	answered := make([]int, len(urls))
-	for id := range ids {
-		answered[at[id]]++
+	for _, i := range at {
+		answered[i]++
 	}
 	for i, base := range urls {
 		waitFor(t, time.Now(), 30*time.Second, fmt.Sprintf("replica %d's shipper to report %d requests delivered", i, answered[i]), func() bool {
@@ -223,8 +270,8 @@ func TestReplicasShareStateAndRecordOnce(t *testing.T) {
 			t.Logf("worker %d recorded %v requests", i, n)
 		}
 	}
-	waitFor(t, time.Now(), 30*time.Second, fmt.Sprintf("temporal workflow count to show %d Request workflows", len(ids)), func() bool {
-		return s.temporalCount(`WorkflowType="Request"`) == len(ids)
+	waitFor(t, time.Now(), 30*time.Second, fmt.Sprintf("temporal workflow count to show %d Request workflows", len(at)), func() bool {
+		return s.temporalCount(`WorkflowType="Request"`) == len(at)
 	})
 	for _, p := range append([]string{s.worker.Log}, s.more[0].worker.Log) {
 		if log, err := os.ReadFile(p); err != nil || strings.Contains(string(log), "housekeeping schedules not created") {
@@ -255,6 +302,13 @@ func indexOf(urls []string, base string) int {
 // post sends c to base and returns the status and body, whatever they are.
 func post(t *testing.T, base string, c call) (int, string) {
 	t.Helper()
+	code, body, _ := postID(t, base, c)
+	return code, body
+}
+
+// postID is post that also returns the X-Request-ID answered.
+func postID(t *testing.T, base string, c call) (int, string, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+c.path, strings.NewReader(c.body))
 	for k, v := range c.header {
 		req.Header.Set(k, v)
@@ -265,7 +319,7 @@ func post(t *testing.T, base string, c call) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header.Get("X-Request-ID")
 }
 
 // admin calls the admin API at base and fails unless it answers want.
