@@ -1,0 +1,654 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"aether/internal/canon"
+	"aether/internal/llm"
+)
+
+// ChatCodec translates the Chat Completions API, as OpenAI and
+// OpenAI-compatible servers (DeepSeek, vLLM: reasoning_content) speak it,
+// to and from the canonical model (internal/canon, issue 12). Mapping and
+// dropped fields: docs/translation.md.
+type ChatCodec struct{}
+
+type chatToolCallJSON struct {
+	Index    *int   `json:"index,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type chatMessageJSON struct {
+	Role             string             `json:"role"`
+	Content          json.RawMessage    `json:"content"`
+	ReasoningContent string             `json:"reasoning_content"`
+	Reasoning        string             `json:"reasoning"` // some compatible servers' name
+	Refusal          string             `json:"refusal"`
+	ToolCalls        []chatToolCallJSON `json:"tool_calls"`
+	ToolCallID       string             `json:"tool_call_id"`
+}
+
+type chatRequestJSON struct {
+	Model    string            `json:"model"`
+	Messages []chatMessageJSON `json:"messages"`
+	Tools    []struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description"`
+			Parameters  json.RawMessage `json:"parameters"`
+		} `json:"function"`
+	} `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
+	MaxTokens           int64           `json:"max_tokens"`
+	MaxCompletionTokens int64           `json:"max_completion_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	Stop                json.RawMessage `json:"stop"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	ResponseFormat *struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+			Strict *bool           `json:"strict"`
+		} `json:"json_schema"`
+	} `json:"response_format"`
+	ReasoningEffort string `json:"reasoning_effort"`
+	User            string `json:"user"`
+}
+
+type chatPartJSON struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Refusal  string `json:"refusal"`
+	ImageURL *struct {
+		URL string `json:"url"`
+	} `json:"image_url"`
+}
+
+func invalid(msg string) error {
+	return &canon.Error{Status: 400, Type: canon.ErrInvalidRequest, Message: msg}
+}
+
+// DecodeRequest reads a Chat Completions request body.
+func (ChatCodec) DecodeRequest(body []byte) (*canon.Request, error) {
+	var in chatRequestJSON
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, invalid("invalid request body: " + err.Error())
+	}
+	r := &canon.Request{
+		Model: in.Model, MaxTokens: cmpOr(in.MaxCompletionTokens, in.MaxTokens), Temperature: in.Temperature,
+		TopP: in.TopP, Stream: in.Stream, User: in.User,
+		ParallelToolCalls: in.ParallelToolCalls,
+	}
+	r.StreamUsage = in.StreamOptions != nil && in.StreamOptions.IncludeUsage
+	for _, m := range in.Messages {
+		content, err := decodeChatContent(m.Content)
+		if err != nil {
+			return nil, err
+		}
+		switch m.Role {
+		case "system", "developer":
+			r.System = append(r.System, content...)
+		case "user":
+			r.Messages = append(r.Messages, canon.Message{Role: canon.RoleUser, Content: content})
+		case "assistant":
+			var blocks []canon.Block
+			if t := cmpOr(m.ReasoningContent, m.Reasoning); t != "" {
+				blocks = append(blocks, canon.Block{Type: canon.BlockThinking, Text: t})
+			}
+			blocks = append(blocks, content...)
+			if m.Refusal != "" {
+				blocks = append(blocks, canon.Block{Type: canon.BlockText, Text: m.Refusal})
+			}
+			for _, tc := range m.ToolCalls {
+				blocks = append(blocks, canon.Block{Type: canon.BlockToolCall, ID: tc.ID, Name: tc.Function.Name, Arguments: argumentsJSON(tc.Function.Arguments)})
+			}
+			r.Messages = append(r.Messages, canon.Message{Role: canon.RoleAssistant, Content: blocks})
+		case "tool":
+			result := canon.Block{Type: canon.BlockToolResult, ID: m.ToolCallID, Content: content}
+			// Parallel results: consecutive tool messages answer one turn.
+			if n := len(r.Messages); n > 0 && r.Messages[n-1].Role == canon.RoleUser && isToolResults(r.Messages[n-1].Content) {
+				r.Messages[n-1].Content = append(r.Messages[n-1].Content, result)
+			} else {
+				r.Messages = append(r.Messages, canon.Message{Role: canon.RoleUser, Content: []canon.Block{result}})
+			}
+		default:
+			continue // "function" (deprecated) has no equivalent
+		}
+	}
+	for _, t := range in.Tools {
+		if t.Type != "function" {
+			continue
+		}
+		r.Tools = append(r.Tools, canon.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
+	}
+	if len(in.ToolChoice) > 0 {
+		var mode string
+		var named struct {
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		switch {
+		case json.Unmarshal(in.ToolChoice, &mode) == nil:
+			switch mode {
+			case "auto":
+				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolAuto}
+			case "none":
+				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNone}
+			case "required":
+				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolRequired}
+			}
+		case json.Unmarshal(in.ToolChoice, &named) == nil && named.Function.Name != "":
+			r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNamed, Name: named.Function.Name}
+		}
+	}
+	if len(in.Stop) > 0 {
+		var one string
+		if json.Unmarshal(in.Stop, &one) == nil {
+			if one != "" {
+				r.Stop = []string{one}
+			}
+		} else if err := json.Unmarshal(in.Stop, &r.Stop); err != nil {
+			return nil, invalid("invalid stop")
+		}
+	}
+	if f := in.ResponseFormat; f != nil {
+		switch f.Type {
+		case "json_object":
+			r.ResponseFormat = &canon.ResponseFormat{Type: canon.FormatJSONObject}
+		case "json_schema":
+			if f.JSONSchema != nil {
+				r.ResponseFormat = &canon.ResponseFormat{Type: canon.FormatJSONSchema, Name: f.JSONSchema.Name, Schema: f.JSONSchema.Schema, Strict: f.JSONSchema.Strict}
+			}
+		}
+	}
+	if in.ReasoningEffort != "" {
+		if in.ReasoningEffort == "none" {
+			r.Reasoning = &canon.Reasoning{Disabled: true}
+		} else {
+			r.Reasoning = &canon.Reasoning{Effort: in.ReasoningEffort}
+		}
+	}
+	return r, nil
+}
+
+func cmpOr[T comparable](a, b T) T {
+	var zero T
+	if a != zero {
+		return a
+	}
+	return b
+}
+
+func isToolResults(blocks []canon.Block) bool {
+	for _, b := range blocks {
+		if b.Type != canon.BlockToolResult {
+			return false
+		}
+	}
+	return len(blocks) > 0
+}
+
+// argumentsJSON keeps a tool call's arguments as JSON: Chat sends them as
+// a string holding JSON; text that is not JSON becomes a JSON string.
+func argumentsJSON(s string) json.RawMessage {
+	if strings.TrimSpace(s) == "" {
+		return json.RawMessage("{}")
+	}
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// decodeChatContent reads content: a string, an array of parts or null.
+func decodeChatContent(raw json.RawMessage) ([]canon.Block, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, invalid("invalid content")
+		}
+		if s == "" {
+			return nil, nil
+		}
+		return []canon.Block{{Type: canon.BlockText, Text: s}}, nil
+	}
+	var parts []chatPartJSON
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return nil, invalid("invalid content")
+	}
+	var out []canon.Block
+	for _, p := range parts {
+		switch p.Type {
+		case "text":
+			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Text})
+		case "refusal":
+			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Refusal})
+		case "image_url":
+			if p.ImageURL != nil {
+				out = append(out, imageBlock(p.ImageURL.URL))
+			}
+		}
+	}
+	return out, nil
+}
+
+// imageBlock reads an image URL; a data: URL is a base64 image.
+func imageBlock(url string) canon.Block {
+	if rest, ok := strings.CutPrefix(url, "data:"); ok {
+		if meta, data, ok := strings.Cut(rest, ","); ok {
+			if mediaType, ok := strings.CutSuffix(meta, ";base64"); ok {
+				return canon.Block{Type: canon.BlockImage, MediaType: mediaType, Data: data}
+			}
+		}
+	}
+	return canon.Block{Type: canon.BlockImage, URL: url}
+}
+
+func imageURL(b canon.Block) string {
+	if b.URL != "" {
+		return b.URL
+	}
+	return "data:" + b.MediaType + ";base64," + b.Data
+}
+
+// Reasoning efforts for a thinking budget (docs/translation.md, "Reasoning").
+func effortFor(budget int64) string {
+	switch {
+	case budget < 4096:
+		return "low"
+	case budget < 16384:
+		return "medium"
+	}
+	return "high"
+}
+
+type (
+	chatPartOut struct {
+		Type     string       `json:"type"`
+		Text     string       `json:"text,omitempty"`
+		ImageURL *chatURLJSON `json:"image_url,omitempty"`
+	}
+	chatURLJSON struct {
+		URL string `json:"url"`
+	}
+	chatToolCallOut struct {
+		Index    *int             `json:"index,omitempty"`
+		ID       string           `json:"id,omitempty"`
+		Type     string           `json:"type,omitempty"`
+		Function chatFunctionCall `json:"function"`
+	}
+	chatFunctionCall struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	}
+	chatMessageOut struct {
+		Role             string            `json:"role"`
+		Content          any               `json:"content"`
+		ReasoningContent string            `json:"reasoning_content,omitempty"`
+		ToolCalls        []chatToolCallOut `json:"tool_calls,omitempty"`
+		ToolCallID       string            `json:"tool_call_id,omitempty"`
+	}
+)
+
+// EncodeRequest writes a Chat Completions request body. A stream always
+// asks for usage (stream_options.include_usage): the client's format may
+// need it even when a Chat client would not.
+func (ChatCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
+	out := map[string]any{"model": r.Model}
+	msgs := make([]chatMessageOut, 0, len(r.Messages)+1)
+	if s := joinText(r.System); s != "" {
+		msgs = append(msgs, chatMessageOut{Role: "system", Content: s})
+	}
+	for _, m := range r.Messages {
+		if m.Role == canon.RoleAssistant {
+			msgs = append(msgs, assistantMessage(m.Content))
+			continue
+		}
+		// Tool results first: Chat wants tool messages right after the
+		// assistant's tool_calls.
+		var rest []canon.Block
+		for _, b := range m.Content {
+			if b.Type == canon.BlockToolResult {
+				msgs = append(msgs, chatMessageOut{Role: "tool", ToolCallID: b.ID, Content: joinText(b.Content)})
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		if c := userContent(rest); c != nil {
+			msgs = append(msgs, chatMessageOut{Role: "user", Content: c})
+		}
+	}
+	out["messages"] = msgs
+	if len(r.Tools) > 0 {
+		tools := make([]any, len(r.Tools))
+		for i, t := range r.Tools {
+			fn := map[string]any{"name": t.Name}
+			if t.Description != "" {
+				fn["description"] = t.Description
+			}
+			if len(t.Parameters) > 0 {
+				fn["parameters"] = t.Parameters
+			}
+			tools[i] = map[string]any{"type": "function", "function": fn}
+		}
+		out["tools"] = tools
+		if r.ParallelToolCalls != nil {
+			out["parallel_tool_calls"] = *r.ParallelToolCalls
+		}
+	}
+	if tc := r.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case canon.ToolNamed:
+			out["tool_choice"] = map[string]any{"type": "function", "function": map[string]any{"name": tc.Name}}
+		case canon.ToolAuto, canon.ToolNone, canon.ToolRequired:
+			out["tool_choice"] = string(tc.Mode)
+		}
+	}
+	if r.MaxTokens > 0 {
+		out["max_completion_tokens"] = r.MaxTokens
+	}
+	if r.Temperature != nil {
+		out["temperature"] = *r.Temperature
+	}
+	if r.TopP != nil {
+		out["top_p"] = *r.TopP
+	}
+	if len(r.Stop) > 0 {
+		out["stop"] = r.Stop
+	}
+	if r.Stream {
+		out["stream"] = true
+		out["stream_options"] = map[string]any{"include_usage": true}
+	}
+	if f := r.ResponseFormat; f != nil {
+		switch f.Type {
+		case canon.FormatJSONObject:
+			out["response_format"] = map[string]any{"type": "json_object"}
+		case canon.FormatJSONSchema:
+			js := map[string]any{"name": cmpOr(f.Name, "response"), "schema": f.Schema}
+			if f.Strict != nil {
+				js["strict"] = *f.Strict
+			}
+			out["response_format"] = map[string]any{"type": "json_schema", "json_schema": js}
+		}
+	}
+	if rs := r.Reasoning; rs != nil && !rs.Disabled {
+		if rs.Effort != "" {
+			out["reasoning_effort"] = rs.Effort
+		} else if rs.BudgetTokens > 0 {
+			out["reasoning_effort"] = effortFor(rs.BudgetTokens)
+		}
+	}
+	if r.User != "" {
+		out["user"] = r.User
+	}
+	return json.Marshal(out)
+}
+
+func joinText(blocks []canon.Block) string {
+	var parts []string
+	for _, b := range blocks {
+		if b.Type == canon.BlockText && b.Text != "" {
+			parts = append(parts, b.Text)
+		}
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// userContent is a string for plain text, parts when there are images.
+func userContent(blocks []canon.Block) any {
+	var parts []chatPartOut
+	images := false
+	for _, b := range blocks {
+		switch b.Type {
+		case canon.BlockText:
+			parts = append(parts, chatPartOut{Type: "text", Text: b.Text})
+		case canon.BlockImage:
+			images = true
+			parts = append(parts, chatPartOut{Type: "image_url", ImageURL: &chatURLJSON{imageURL(b)}})
+		}
+	}
+	switch {
+	case len(parts) == 0:
+		return nil
+	case !images:
+		return joinText(blocks)
+	}
+	return parts
+}
+
+func assistantMessage(blocks []canon.Block) chatMessageOut {
+	m := chatMessageOut{Role: "assistant"}
+	var text, reasoning strings.Builder
+	for _, b := range blocks {
+		switch b.Type {
+		case canon.BlockText:
+			text.WriteString(b.Text)
+		case canon.BlockThinking:
+			reasoning.WriteString(b.Text)
+		case canon.BlockToolCall:
+			m.ToolCalls = append(m.ToolCalls, chatToolCallOut{ID: b.ID, Type: "function", Function: chatFunctionCall{Name: b.Name, Arguments: argumentsText(b.Arguments)}})
+		}
+	}
+	if text.Len() > 0 {
+		m.Content = text.String()
+	}
+	m.ReasoningContent = reasoning.String()
+	return m
+}
+
+func argumentsText(args json.RawMessage) string {
+	if len(args) == 0 {
+		return "{}"
+	}
+	return string(args)
+}
+
+var stopFromChat = map[string]canon.StopReason{
+	"stop":           canon.StopEndTurn,
+	"length":         canon.StopMaxTokens,
+	"tool_calls":     canon.StopToolUse,
+	"function_call":  canon.StopToolUse,
+	"content_filter": canon.StopContentFilter,
+}
+
+func chatFinish(s canon.StopReason) string {
+	switch s {
+	case canon.StopMaxTokens:
+		return "length"
+	case canon.StopToolUse:
+		return "tool_calls"
+	case canon.StopContentFilter:
+		return "content_filter"
+	}
+	return "stop"
+}
+
+type chatResponseJSON struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Index        int             `json:"index"`
+		Message      chatMessageJSON `json:"message"`
+		FinishReason string          `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *usageJSON `json:"usage"`
+}
+
+// DecodeResponse reads a chat.completion body; only the first choice is
+// kept.
+func (ChatCodec) DecodeResponse(body []byte) (*canon.Response, error) {
+	var in chatResponseJSON
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Choices) == 0 {
+		return nil, errors.New("openai: chat completion without choices")
+	}
+	c := in.Choices[0]
+	r := &canon.Response{ID: in.ID, Model: in.Model, StopReason: stopFromChat[c.FinishReason]}
+	if t := cmpOr(c.Message.ReasoningContent, c.Message.Reasoning); t != "" {
+		r.Content = append(r.Content, canon.Block{Type: canon.BlockThinking, Text: t})
+	}
+	content, err := decodeChatContent(c.Message.Content)
+	if err != nil {
+		return nil, err
+	}
+	r.Content = append(r.Content, content...)
+	if c.Message.Refusal != "" {
+		r.Content = append(r.Content, canon.Block{Type: canon.BlockText, Text: c.Message.Refusal})
+	}
+	for _, tc := range c.Message.ToolCalls {
+		r.Content = append(r.Content, canon.Block{Type: canon.BlockToolCall, ID: tc.ID, Name: tc.Function.Name, Arguments: argumentsJSON(tc.Function.Arguments)})
+	}
+	if in.Usage != nil {
+		r.Usage = in.Usage.normalise()
+	}
+	return r, nil
+}
+
+// chatUsageOut is usage as Chat writes it: prompt_tokens includes cached
+// tokens and cache writes, completion_tokens includes reasoning
+// (docs/wire-formats.md, "Usage semantics per provider").
+type chatUsageOut struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	TotalTokens         int64 `json:"total_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+func encodeChatUsage(u llm.Usage) *chatUsageOut {
+	o := &chatUsageOut{PromptTokens: u.PromptTokens(), CompletionTokens: u.OutputTokens, TotalTokens: u.TotalTokens()}
+	o.PromptTokensDetails.CachedTokens = u.CacheReadTokens
+	o.CompletionTokensDetails.ReasoningTokens = u.ReasoningTokens
+	return o
+}
+
+// EncodeResponse writes a chat.completion body.
+func (ChatCodec) EncodeResponse(r *canon.Response) ([]byte, error) {
+	m := assistantMessage(r.Content)
+	for i := range m.ToolCalls {
+		m.ToolCalls[i].Index = nil
+	}
+	type choice struct {
+		Index        int            `json:"index"`
+		Message      chatMessageOut `json:"message"`
+		Logprobs     *struct{}      `json:"logprobs"`
+		FinishReason string         `json:"finish_reason"`
+	}
+	return json.Marshal(struct {
+		ID      string        `json:"id"`
+		Object  string        `json:"object"`
+		Created int64         `json:"created"`
+		Model   string        `json:"model"`
+		Choices []choice      `json:"choices"`
+		Usage   *chatUsageOut `json:"usage"`
+	}{chatID(r.ID), "chat.completion", time.Now().Unix(), r.Model, []choice{{Message: m, FinishReason: chatFinish(r.StopReason)}}, encodeChatUsage(r.Usage)})
+}
+
+func chatID(id string) string {
+	if id == "" {
+		return "chatcmpl-aether"
+	}
+	return id
+}
+
+// DecodeError reads {"error":{"message","type","param","code"}}; the class
+// comes from the status, since OpenAI's types are broad. Compatible
+// servers that send {"error":"text"} or another body keep their status.
+func (ChatCodec) DecodeError(status int, body []byte) *canon.Error {
+	e := &canon.Error{Status: status, Type: canon.TypeForStatus(status)}
+	var in struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &in) == nil {
+		var obj struct {
+			Message string          `json:"message"`
+			Type    string          `json:"type"`
+			Code    json.RawMessage `json:"code"`
+		}
+		var text string
+		switch {
+		case json.Unmarshal(in.Error, &obj) == nil:
+			e.Message = obj.Message
+			var code string
+			if json.Unmarshal(obj.Code, &code) == nil {
+				e.Code = code
+			}
+			if status == 0 { // an error chunk inside a stream
+				e.Type = errorTypeFromChat(obj.Type, code)
+			}
+		case json.Unmarshal(in.Error, &text) == nil:
+			e.Message = text
+		}
+	}
+	if e.Message == "" {
+		e.Message = "upstream error"
+	}
+	return e
+}
+
+func errorTypeFromChat(typ, code string) canon.ErrorType {
+	switch {
+	case typ == "rate_limit_exceeded" || code == "rate_limit_exceeded" || typ == "insufficient_quota":
+		return canon.ErrRateLimit
+	case typ == "invalid_request_error":
+		return canon.ErrInvalidRequest
+	}
+	return canon.ErrAPI
+}
+
+// chatErrorTypes gives each canonical type its OpenAI type and default
+// code, as this package's WriteError does.
+var chatErrorTypes = map[canon.ErrorType][2]string{
+	canon.ErrInvalidRequest: {"invalid_request_error", ""},
+	canon.ErrAuthentication: {"invalid_request_error", "invalid_api_key"},
+	canon.ErrPermission:     {"invalid_request_error", "permission_denied"},
+	canon.ErrNotFound:       {"invalid_request_error", "model_not_found"},
+	canon.ErrTooLarge:       {"invalid_request_error", "request_too_large"},
+	canon.ErrRateLimit:      {"rate_limit_exceeded", "rate_limit_exceeded"},
+	canon.ErrAPI:            {"server_error", ""},
+	canon.ErrOverloaded:     {"server_error", "service_unavailable"},
+}
+
+// EncodeError writes a Chat error body; the caller answers with e.Status.
+func (ChatCodec) EncodeError(e *canon.Error) []byte {
+	k, ok := chatErrorTypes[e.Type]
+	if !ok {
+		k = chatErrorTypes[canon.ErrAPI]
+	}
+	obj := errorObject{Message: e.Message, Type: k[0]}
+	if code := cmpOr(e.Code, k[1]); code != "" {
+		obj.Code = &code
+	}
+	b, _ := json.Marshal(errorBody{Error: obj})
+	return b
+}
