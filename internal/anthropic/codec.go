@@ -328,15 +328,13 @@ func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
 		case rs.Disabled:
 			out["thinking"] = map[string]any{"type": "disabled"}
 		case rs.BudgetTokens > 0 || rs.Effort != "":
-			budget := rs.BudgetTokens
-			if budget <= 0 {
-				budget = effortBudgets[rs.Effort]
+			if budget, ok := thinkingBudget(r, maxTokens); ok {
+				out["thinking"] = map[string]any{"type": "enabled", "budget_tokens": budget}
+				// Anthropic refuses temperature and top_p other than its
+				// defaults with thinking on.
+				delete(out, "temperature")
+				delete(out, "top_p")
 			}
-			budget = max(budget, 1024) // Anthropic's minimum
-			if maxTokens <= budget {
-				maxTokens = budget + DefaultMaxTokens
-			}
-			out["thinking"] = map[string]any{"type": "enabled", "budget_tokens": budget}
 		}
 	}
 	if f := r.ResponseFormat; f != nil && f.Type == canon.FormatJSONSchema && isObject(f.Schema) {
@@ -344,6 +342,53 @@ func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
 	}
 	out["max_tokens"] = maxTokens
 	return json.Marshal(out)
+}
+
+// minThinkingBudget is Anthropic's smallest budget_tokens.
+const minThinkingBudget = 1024
+
+// thinkingBudget is the budget_tokens for a request asking for reasoning,
+// or false when thinking must stay off for Anthropic to accept the request
+// (docs/translation.md, "Reasoning"):
+//
+//   - the budget must be below max_tokens, which counts thinking as Chat's
+//     max_completion_tokens counts reasoning: a larger budget is halved
+//     into it, and a max_tokens too small for the minimum budget turns
+//     thinking off;
+//   - a forced tool choice (any, tool) cannot be combined with thinking;
+//   - an assistant turn with tool calls being continued must start with a
+//     signed thinking block, which history from another provider lacks.
+func thinkingBudget(r *canon.Request, maxTokens int64) (int64, bool) {
+	budget := r.Reasoning.BudgetTokens
+	if budget <= 0 {
+		budget = effortBudgets[r.Reasoning.Effort]
+	}
+	budget = max(budget, minThinkingBudget)
+	if budget >= maxTokens {
+		budget = max(maxTokens/2, minThinkingBudget)
+	}
+	if budget >= maxTokens {
+		return 0, false
+	}
+	if tc := r.ToolChoice; tc != nil && (tc.Mode == canon.ToolRequired || tc.Mode == canon.ToolNamed) {
+		return 0, false
+	}
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		m := r.Messages[i]
+		if m.Role != canon.RoleAssistant {
+			continue
+		}
+		calls, signed := false, len(m.Content) > 0 && (m.Content[0].Type == canon.BlockRedactedThinking ||
+			m.Content[0].Type == canon.BlockThinking && m.Content[0].Signature != "")
+		for _, b := range m.Content {
+			calls = calls || b.Type == canon.BlockToolCall
+		}
+		if calls && !signed {
+			return 0, false
+		}
+		break
+	}
+	return budget, true
 }
 
 func isObject(raw json.RawMessage) bool {

@@ -186,13 +186,12 @@ func (s *streamEncoder) Encode(ev canon.Event) []canon.SSE {
 	}
 	var out []canon.SSE
 	if !s.started && ev.Type != canon.EventError {
+		if ev.Type == canon.EventStart {
+			return []canon.SSE{s.start(ev)}
+		}
 		out = append(out, s.start(canon.Event{}))
 	}
 	switch ev.Type {
-	case canon.EventStart:
-		if len(out) == 0 {
-			out = append(out, s.start(ev))
-		}
 	case canon.EventBlockStart:
 		if ev.Block == nil || s.open[ev.Index] {
 			break
