@@ -71,7 +71,7 @@ func (s *Server) access(next http.Handler) http.Handler {
 		x := &exchange{w: w}
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 			x.hasBody = true
-			if s.cfg.BodyReadTimeout > 0 && http.NewResponseController(w).SetReadDeadline(start.Add(s.cfg.BodyReadTimeout)) == nil {
+			if s.cfg.BodyReadTimeout > 0 && setReadDeadline(w, start.Add(s.cfg.BodyReadTimeout)) == nil {
 				x.deadline = true
 			}
 			x.body = r.Body
@@ -201,10 +201,24 @@ func (b *exchangeBody) Read(p []byte) (int, error) {
 	if err == io.EOF && !b.bodyDone {
 		b.bodyDone = true
 		if b.deadline {
-			_ = http.NewResponseController(b.w).SetReadDeadline(time.Time{})
+			_ = setReadDeadline(b.w, time.Time{})
 		}
 	}
 	return n, err
 }
 
 func (b *exchangeBody) Close() error { return b.body.Close() }
+
+// readDeadliner is the method http.ResponseController uses to set a
+// connection's read deadline; the server's own ResponseWriter has it.
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// setReadDeadline is http.NewResponseController(w).SetReadDeadline without
+// the controller's allocation, twice per request with a body; a writer
+// without the method falls back to the controller.
+func setReadDeadline(w http.ResponseWriter, t time.Time) error {
+	if d, ok := w.(readDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return http.NewResponseController(w).SetReadDeadline(t)
+}

@@ -78,12 +78,15 @@ type Proxy struct {
 	catalog  func() *catalog.Snapshot
 	breakers *breaker.Set
 	affinity *routing.Affinity
-	client   *http.Client
-	recorder Recorder
-	metrics  Metrics
-	limits   Limits
-	log      *slog.Logger
-	now      func() time.Time
+	// transport sends each attempt. The proxy never follows a redirect
+	// and sets its own deadlines, so it calls the transport itself, not
+	// through an http.Client (send).
+	transport http.RoundTripper
+	recorder  Recorder
+	metrics   Metrics
+	limits    Limits
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // New returns a Proxy.
@@ -93,13 +96,45 @@ func New(cfg Config, snapshot func() *catalog.Snapshot, breakers *breaker.Set, a
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, 10*time.Minute)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
 	cfg.Order = cmp.Or(cfg.Order, routing.OrderProvider)
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
 	return &Proxy{
 		cfg: cfg, catalog: snapshot, breakers: breakers, affinity: affinity,
-		// No client timeout: each attempt has its own deadlines, and a
-		// stream may legitimately run for many minutes.
-		client:   &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		recorder: rec, metrics: m, limits: lim, log: log, now: time.Now,
+		transport: transport, recorder: rec, metrics: m, limits: lim, log: log, now: time.Now,
 	}
+}
+
+// send is what http.Client.Do does for a request whose redirects are never
+// followed (a 3xx is the upstream's answer, classified like any other) and
+// which has no client timeout: each attempt has its own deadlines, and a
+// stream may legitimately run for many minutes. Going through the Client
+// cost a copy of the request's headers per attempt.
+func (p *Proxy) send(req *http.Request) (*http.Response, error) {
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		// As http.Client does: credentials in a base URL become basic auth.
+		pw, _ := u.Password()
+		req.SetBasicAuth(u.Username(), pw)
+	}
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil || resp.Body == nil {
+		return nil, fmt.Errorf("proxy: transport %T returned no response or no body", p.transport)
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		// http.Client fails a redirect whose Location does not parse
+		// before it asks whether to follow it.
+		if loc := resp.Header.Get("Location"); loc != "" {
+			if _, perr := req.URL.Parse(loc); perr != nil {
+				resp.Body.Close()
+				return nil, fmt.Errorf("failed to parse Location header %q: %w", loc, perr)
+			}
+		}
+	}
+	return resp, nil
 }
 
 // Inbound is a parsed client request.
@@ -365,6 +400,10 @@ type state struct {
 	snap *catalog.Snapshot
 }
 
+// errWait is the cause an attempt's context is cancelled with when its
+// wait before the commit point expires.
+var errWait = errors.New("upstream too slow")
+
 // attempt tries one candidate. Up to the commit point it writes nothing to
 // w; from the commit point on it owns the response.
 func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c llm.Candidate, st *state) attemptResult {
@@ -384,7 +423,6 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	errWait := errors.New("upstream too slow")
 	timer := time.AfterFunc(wait, func() { cancel(errWait) })
 	defer timer.Stop()
 
@@ -407,7 +445,7 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		}
 		return attemptResult{class: class}
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.send(req)
 	if err != nil {
 		return failure()
 	}

@@ -46,7 +46,7 @@ type Direct struct {
 	MaxIdlePerHost int
 
 	mu   sync.Mutex
-	idle map[string][]*directConn
+	idle map[hostKey][]*directConn
 }
 
 type directConn struct {
@@ -59,23 +59,29 @@ type directConn struct {
 func NewDirect(t *http.Transport) *Direct {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &Direct{Dial: d.DialContext, TLS: &tls.Config{NextProtos: []string{"http/1.1"}}, Fallback: t, Proxy: t.Proxy,
-		MaxIdlePerHost: 256, idle: map[string][]*directConn{}}
+		MaxIdlePerHost: 256, idle: map[hostKey][]*directConn{}}
 }
 
-func hostKey(req *http.Request) string {
-	host := req.URL.Host
-	if req.URL.Port() == "" {
-		if req.URL.Scheme == "https" {
-			host += ":443"
-		} else {
-			host += ":80"
-		}
+// hostKey names a pool of connections: the URL's scheme and host as
+// written, so looking a pool up costs no allocation. ("h" and "h:80" get
+// two pools, which is harmless.)
+type hostKey struct{ scheme, host string }
+
+func keyOf(req *http.Request) hostKey { return hostKey{req.URL.Scheme, req.URL.Host} }
+
+// addr is the host:port to dial, with the scheme's default port.
+func (k hostKey) addr() string {
+	if _, port, err := net.SplitHostPort(k.host); err == nil && port != "" {
+		return k.host
 	}
-	return req.URL.Scheme + "://" + host
+	if k.scheme == "https" {
+		return strings.TrimSuffix(k.host, ":") + ":443"
+	}
+	return strings.TrimSuffix(k.host, ":") + ":80"
 }
 
 func (d *Direct) get(ctx context.Context, req *http.Request) (*directConn, bool, error) {
-	key := hostKey(req)
+	key := keyOf(req)
 	for {
 		d.mu.Lock()
 		list := d.idle[key]
@@ -91,8 +97,7 @@ func (d *Direct) get(ctx context.Context, req *http.Request) (*directConn, bool,
 		}
 		c.Close() // closed by the server while idle, or holding stray bytes
 	}
-	addr := strings.TrimPrefix(strings.TrimPrefix(key, "https://"), "http://")
-	conn, err := d.Dial(ctx, "tcp", addr)
+	conn, err := d.Dial(ctx, "tcp", key.addr())
 	if err != nil {
 		return nil, false, err
 	}
@@ -109,7 +114,7 @@ func (d *Direct) get(ctx context.Context, req *http.Request) (*directConn, bool,
 	return &directConn{Conn: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 16<<10)}, false, nil
 }
 
-func (d *Direct) put(key string, c *directConn) {
+func (d *Direct) put(key hostKey, c *directConn) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.idle[key]) >= d.MaxIdlePerHost {
@@ -194,7 +199,7 @@ func (d *Direct) roundTrip(req *http.Request, gz bool) (*http.Response, error) {
 		}
 		return nil, ctxErr(ctx, err)
 	}
-	key := hostKey(req)
+	key := keyOf(req)
 	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	body := &directBody{rc: resp.Body, c: c, stop: stop, d: d, key: key, keep: keep}
 	resp.Body = body
@@ -240,7 +245,7 @@ type directBody struct {
 	c    *directConn
 	stop func() bool
 	d    *Direct
-	key  string
+	key  hostKey
 	keep bool
 	eof  bool
 	done bool
