@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +54,10 @@ func (o *Options) prodPorts() (prodPorts, error) {
 	}
 	if p.temporal, err = strconv.Atoi(o.get("AETHER_PROD_TEMPORAL_PORT", "7433")); err != nil {
 		return p, fmt.Errorf("AETHER_PROD_TEMPORAL_PORT: %w", err)
+	}
+	if p.temporal < 1024 || p.temporal+10 > 32767 {
+		// Temporal keeps membership ports in a smallint column.
+		return p, fmt.Errorf("AETHER_PROD_TEMPORAL_PORT: %d: the 11 ports from it must lie in 1024-32767", p.temporal)
 	}
 	return p, nil
 }
@@ -454,7 +459,8 @@ func startTemporalServer(ctx context.Context, bin, root string, env map[string]s
 		}
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("temporal server exited during start-up (see %s)", logFile)
+			b, _ := os.ReadFile(logFile)
+			return nil, fmt.Errorf("temporal server exited during start-up (%s):\n%s", logFile, tail(b, 3))
 		case <-ctx.Done():
 			p.stop()
 			return nil, ctx.Err()
@@ -482,4 +488,12 @@ func (p *serverProc) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
