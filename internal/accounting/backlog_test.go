@@ -1,7 +1,10 @@
 package accounting
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,4 +130,45 @@ func TestRestartWithBacklog(t *testing.T) {
 			t.Fatalf("done-%05d shipped as %+v", i, o)
 		}
 	}
+}
+
+// TestTemporalBacklogHoldsShipping (issue 11): while Temporal's task queue
+// reports more waiting workflow tasks than MaxBacklog, the shipper makes
+// no call, so the tasks it starts keep finding a waiting worker; once the
+// backlog falls to half, shipping resumes. The journal holds 50 requests
+// from before a restart.
+func TestTemporalBacklogHoldsShipping(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(JournalConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Recorder{J: j}
+	for i := range 50 {
+		id := fmt.Sprintf("held-%02d", i)
+		_ = rec.Started(meta(id), nil)
+		rec.Finished(id, done(llm.StatusCompleted))
+	}
+	eventually(t, "durable", func() bool { return j.DurableSeq() == 100 })
+
+	ft := newFakeTemporal()
+	var backlog atomic.Int64
+	backlog.Store(500)
+	s := NewShipper(ShipperConfig{TaskQueue: "q", Coalesce: time.Hour, Workers: 4, MaxBacklog: 200,
+		Backlog: func(context.Context) (int64, error) { return backlog.Load(), nil }}, ft, j, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { s.Run(ctx); close(stopped) }()
+	defer func() { _ = j.Close(); cancel(); <-stopped }()
+	eventually(t, "held back", func() bool { st := s.Stats(); return st.HeldBack == 1 && st.InMemory == 100 })
+	backlog.Store(150) // below the cap, above half of it: still held
+	time.Sleep(time.Second)
+	ft.mu.Lock()
+	calls := ft.calls
+	ft.mu.Unlock()
+	if calls != 0 {
+		t.Fatalf("%d Temporal calls while its task queue held %d tasks", calls, backlog.Load())
+	}
+	backlog.Store(100)
+	eventually(t, "shipping resumed", func() bool { return s.Stats().Delivered == 50 })
 }

@@ -44,6 +44,16 @@ type ShipperConfig struct {
 	// from the journal and not yet delivered (default 4096). The rest of a
 	// backlog stays on disk and is read as deliveries make room (issue 11).
 	Window int
+	// Backlog, when set, reports the workflow tasks waiting in Temporal's
+	// task queue. Above MaxBacklog the shipper makes no calls until it
+	// falls to half of that: a task that finds a worker waiting is handed
+	// over at once, while one that waits is written to Temporal's store
+	// and read back, which on the dev server cut recording to a third
+	// (BENCHMARKS.md, issue 11). Nil: no such check.
+	Backlog func(ctx context.Context) (int64, error)
+	// MaxBacklog is the task-queue backlog that holds the shipper back
+	// (default 200).
+	MaxBacklog int64
 }
 
 // readBatch bounds one read from the journal.
@@ -81,6 +91,7 @@ type ShipperStats struct {
 	Errors    uint64 // Temporal calls that failed
 	Delivered uint64 // requests fully delivered
 	Conflicts uint64 // requests whose ID belonged to another request's workflow
+	HeldBack  uint64 // times Temporal's task-queue backlog held shipping back
 }
 
 // Shipper delivers journal entries to Temporal, one workflow per request.
@@ -110,6 +121,9 @@ type Shipper struct {
 	pausedUntil time.Time
 	nowFunc     func() time.Time
 	readErrs    int
+	// heldBack is set while Temporal's task queue holds more than
+	// MaxBacklog tasks (see ShipperConfig.Backlog).
+	heldBack atomic.Bool
 	// The last checkpoint written: mark, open requests and their
 	// fingerprint.
 	ckLow  uint64
@@ -131,6 +145,9 @@ func NewShipper(cfg ShipperConfig, c Starter, j *Journal, log *slog.Logger) *Shi
 	if cfg.Window <= 0 {
 		cfg.Window = 4096
 	}
+	if cfg.MaxBacklog <= 0 {
+		cfg.MaxBacklog = 200
+	}
 	s := &Shipper{cfg: cfg, c: c, j: j, log: log, reqs: map[string]*pending{}, acks: newAckQueue(),
 		room: make(chan struct{}, 1), closeAt: map[string]closing{}, work: make(chan *pending, cfg.Workers*4), nowFunc: time.Now}
 	s.readNext.Store(j.ShippedSeq() + 1)
@@ -146,6 +163,11 @@ func (s *Shipper) Run(ctx context.Context) {
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go s.worker(ctx)
+	}
+	if s.cfg.Backlog != nil {
+		s.checkBacklog(ctx) // before a restart's backlog is dispatched
+		s.wg.Add(1)
+		go s.watchBacklog(ctx)
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -166,6 +188,45 @@ func (s *Shipper) Run(ctx context.Context) {
 			s.checkpoint()
 			return
 		}
+	}
+}
+
+// watchBacklog reads Temporal's task-queue backlog while the shipper has
+// work, and holds shipping back while it is above MaxBacklog.
+func (s *Shipper) watchBacklog(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.heldBack.Store(false)
+			return
+		case <-t.C:
+			s.checkBacklog(ctx)
+		}
+	}
+}
+
+func (s *Shipper) checkBacklog(ctx context.Context) {
+	if s.Stats().UnshippedSeqs == 0 {
+		s.heldBack.Store(false)
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	n, err := s.cfg.Backlog(cctx)
+	cancel()
+	switch {
+	case err != nil:
+		s.heldBack.Store(false) // the calls themselves find out
+	case n > s.cfg.MaxBacklog:
+		if !s.heldBack.Swap(true) {
+			s.mu.Lock()
+			s.stats.HeldBack++
+			s.mu.Unlock()
+		}
+	case n <= s.cfg.MaxBacklog/2:
+		s.heldBack.Store(false)
 	}
 }
 
@@ -382,6 +443,9 @@ func cmpTime(t, def time.Time) time.Time {
 // shared back-off passes, so a long outage costs one probing call at a time
 // rather than one failing call per queued request.
 func (s *Shipper) dispatch(ids []string) {
+	if s.heldBack.Load() {
+		return // the tick tries again
+	}
 	now := s.nowFunc()
 	s.mu.Lock()
 	defer s.mu.Unlock()

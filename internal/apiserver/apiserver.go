@@ -16,6 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
+	"go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"aether/internal/accounting"
@@ -163,7 +166,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 			s.closers = append(s.closers, c.Close)
 			starter = c
 		}
-		s.Shipper = accounting.NewShipper(accounting.ShipperConfig{TaskQueue: cfg.TaskQueue}, starter, j, log)
+		shipCfg := accounting.ShipperConfig{TaskQueue: cfg.TaskQueue}
+		if svc, ok := starter.(interface {
+			WorkflowService() workflowservice.WorkflowServiceClient
+		}); ok {
+			shipCfg.Backlog = func(ctx context.Context) (int64, error) {
+				resp, err := svc.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+					Namespace: cfg.TemporalNamespace, TaskQueue: &taskqueuepb.TaskQueue{Name: cfg.TaskQueue, Kind: enums.TASK_QUEUE_KIND_NORMAL},
+					TaskQueueType: enums.TASK_QUEUE_TYPE_WORKFLOW, ReportStats: true,
+				})
+				return resp.GetStats().GetApproximateBacklogCount(), err
+			}
+		}
+		s.Shipper = accounting.NewShipper(shipCfg, starter, j, log)
 		// Fail-closed: a request is served only once its start is on disk.
 		rec = &accounting.Recorder{J: j, Durable: cfg.AccountingMode != "open"}
 	}
@@ -207,6 +222,7 @@ func (s *Server) registerGauges() {
 		metrics.CounterFunc(reg, "aether_ship_calls_total", "Temporal calls made by the accounting shipper.", func() float64 { return float64(ship.Stats().Calls) })
 		metrics.CounterFunc(reg, "aether_ship_errors_total", "Temporal calls of the accounting shipper that failed (retried).", func() float64 { return float64(ship.Stats().Errors) })
 		metrics.CounterFunc(reg, "aether_ship_delivered_requests_total", "Requests whose accounting reached Temporal in full.", func() float64 { return float64(ship.Stats().Delivered) })
+		metrics.CounterFunc(reg, "aether_ship_held_back_total", "Times the shipper paused because Temporal's task queue held more than 200 waiting workflow tasks.", func() float64 { return float64(ship.Stats().HeldBack) })
 		metrics.CounterFunc(reg, "aether_ship_conflicts_total", "Requests whose ID was held by another request's workflow: not recorded, logged in full at ERROR.", func() float64 { return float64(ship.Stats().Conflicts) })
 		metrics.CounterFunc(reg, "aether_journal_write_errors_total", "Failed journal writes (retried; new requests are refused while failing when fail-closed).", func() float64 { return float64(j.Stats().WriteErrors) })
 		metrics.CounterFunc(reg, "aether_journal_fsyncs_total", "Journal group commits.", func() float64 { return float64(j.Stats().Fsyncs) })
