@@ -312,11 +312,58 @@ type (
 	}
 )
 
+// chatRequestOut is the request Chat receives; field order follows the
+// API reference.
+type chatRequestOut struct {
+	Model               string           `json:"model"`
+	Messages            []chatMessageOut `json:"messages"`
+	Tools               []chatToolOut    `json:"tools,omitempty"`
+	ToolChoice          any              `json:"tool_choice,omitempty"`
+	ParallelToolCalls   *bool            `json:"parallel_tool_calls,omitempty"`
+	MaxCompletionTokens int64            `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64         `json:"temperature,omitempty"`
+	TopP                *float64         `json:"top_p,omitempty"`
+	Stop                []string         `json:"stop,omitempty"`
+	Stream              bool             `json:"stream,omitempty"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options,omitempty"`
+	ResponseFormat  *chatResponseFormatOut `json:"response_format,omitempty"`
+	ReasoningEffort string                 `json:"reasoning_effort,omitempty"`
+	User            string                 `json:"user,omitempty"`
+}
+
+type chatToolOut struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	} `json:"function"`
+}
+
+type chatResponseFormatOut struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema,omitempty"`
+		Strict *bool           `json:"strict,omitempty"`
+	} `json:"json_schema,omitempty"`
+}
+
+type chatNamedChoice struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
 // EncodeRequest writes a Chat Completions request body. A stream always
 // asks for usage (stream_options.include_usage): the client's format may
 // need it even when a Chat client would not.
 func (ChatCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
-	out := map[string]any{"model": r.Model}
+	out := chatRequestOut{Model: r.Model, MaxCompletionTokens: max(r.MaxTokens, 0), Temperature: r.Temperature, TopP: r.TopP,
+		Stop: r.Stop, Stream: r.Stream, User: r.User}
 	msgs := make([]chatMessageOut, 0, len(r.Messages)+1)
 	if s := joinText(r.System); s != "" {
 		msgs = append(msgs, chatMessageOut{Role: "system", Content: s})
@@ -340,69 +387,52 @@ func (ChatCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 			msgs = append(msgs, chatMessageOut{Role: "user", Content: c})
 		}
 	}
-	out["messages"] = msgs
+	out.Messages = msgs
 	if len(r.Tools) > 0 {
-		tools := make([]any, len(r.Tools))
+		out.Tools = make([]chatToolOut, len(r.Tools))
 		for i, t := range r.Tools {
-			fn := map[string]any{"name": t.Name}
-			if t.Description != "" {
-				fn["description"] = t.Description
-			}
-			if len(t.Parameters) > 0 {
-				fn["parameters"] = t.Parameters
-			}
-			tools[i] = map[string]any{"type": "function", "function": fn}
+			out.Tools[i].Type = "function"
+			out.Tools[i].Function.Name, out.Tools[i].Function.Description, out.Tools[i].Function.Parameters = t.Name, t.Description, t.Parameters
 		}
-		out["tools"] = tools
-		if r.ParallelToolCalls != nil {
-			out["parallel_tool_calls"] = *r.ParallelToolCalls
-		}
+		out.ParallelToolCalls = r.ParallelToolCalls
 	}
 	if tc := r.ToolChoice; tc != nil {
 		switch tc.Mode {
 		case canon.ToolNamed:
-			out["tool_choice"] = map[string]any{"type": "function", "function": map[string]any{"name": tc.Name}}
+			named := chatNamedChoice{Type: "function"}
+			named.Function.Name = tc.Name
+			out.ToolChoice = named
 		case canon.ToolAuto, canon.ToolNone, canon.ToolRequired:
-			out["tool_choice"] = string(tc.Mode)
+			out.ToolChoice = string(tc.Mode)
 		}
 	}
-	if r.MaxTokens > 0 {
-		out["max_completion_tokens"] = r.MaxTokens
-	}
-	if r.Temperature != nil {
-		out["temperature"] = *r.Temperature
-	}
-	if r.TopP != nil {
-		out["top_p"] = *r.TopP
-	}
-	if len(r.Stop) > 0 {
-		out["stop"] = r.Stop
-	}
 	if r.Stream {
-		out["stream"] = true
-		out["stream_options"] = map[string]any{"include_usage": true}
+		out.StreamOptions = &struct {
+			IncludeUsage bool `json:"include_usage"`
+		}{true}
 	}
 	if f := r.ResponseFormat; f != nil {
 		switch f.Type {
 		case canon.FormatJSONObject:
-			out["response_format"] = map[string]any{"type": "json_object"}
+			out.ResponseFormat = &chatResponseFormatOut{Type: "json_object"}
 		case canon.FormatJSONSchema:
-			js := map[string]any{"name": cmpOr(f.Name, "response"), "schema": f.Schema}
-			if f.Strict != nil {
-				js["strict"] = *f.Strict
+			rf := &chatResponseFormatOut{Type: "json_schema", JSONSchema: &struct {
+				Name   string          `json:"name"`
+				Schema json.RawMessage `json:"schema,omitempty"`
+				Strict *bool           `json:"strict,omitempty"`
+			}{cmpOr(f.Name, "response"), f.Schema, f.Strict}}
+			if !json.Valid(f.Schema) {
+				rf.JSONSchema.Schema = nil
 			}
-			out["response_format"] = map[string]any{"type": "json_schema", "json_schema": js}
+			out.ResponseFormat = rf
 		}
 	}
 	if rs := r.Reasoning; rs != nil && !rs.Disabled {
 		if rs.Effort != "" {
-			out["reasoning_effort"] = rs.Effort
+			out.ReasoningEffort = rs.Effort
 		} else if rs.BudgetTokens > 0 {
-			out["reasoning_effort"] = effortFor(rs.BudgetTokens)
+			out.ReasoningEffort = effortFor(rs.BudgetTokens)
 		}
-	}
-	if r.User != "" {
-		out["user"] = r.User
 	}
 	return json.Marshal(out)
 }

@@ -272,7 +272,7 @@ func TestJSONMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !contains(out, `"response_format":{"json_schema":{"name":"response","schema":{"type":"object"}},"type":"json_schema"}`) {
+	if !contains(out, `"response_format":{"type":"json_schema","json_schema":{"name":"response","schema":{"type":"object"}}}`) {
 		t.Errorf("json_schema: %s", out)
 	}
 }
