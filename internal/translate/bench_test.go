@@ -3,8 +3,8 @@ package translate_test
 import (
 	"encoding/json"
 	"os"
-	"syscall"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"aether/internal/translate"
