@@ -51,6 +51,12 @@ func (u *usageJSON) normalise() llm.Usage {
 
 // BodyUsage implements llm.Dialect for chat.completion and response objects.
 func (Dialect) BodyUsage(body []byte) llm.Usage {
+	if u, present, ok := fastUsage(body); ok {
+		if !present {
+			return llm.Usage{}
+		}
+		return u.normalise()
+	}
 	var v struct {
 		Usage *usageJSON `json:"usage"`
 	}
