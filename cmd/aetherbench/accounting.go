@@ -108,8 +108,8 @@ loop:
 			}
 		}
 		calls, tasks, events = append(calls, nc), append(tasks, nt), append(events, ne)
-		if d, err := c.DescribeWorkflowExecution(ctx, k.(string), ""); err == nil {
-			transitions = append(transitions, int(d.GetWorkflowExecutionInfo().GetStateTransitionCount()))
+		if d, err := c.DescribeWorkflow(ctx, k.(string), ""); err == nil {
+			transitions = append(transitions, int(d.RawResponse.GetWorkflowExecutionInfo().GetStateTransitionCount()))
 		}
 		return len(calls) < 200
 	})

@@ -142,11 +142,11 @@ func TestProdStack(t *testing.T) {
 			}
 			return nil
 		})
-		d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+		d, err := tc.DescribeWorkflow(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		if st := d.RawResponse.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 			t.Errorf("workflow %s: %s", id, st)
 		}
 		// SQL visibility serves the custom search attributes.
