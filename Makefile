@@ -49,6 +49,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
 	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/jsonscan/
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime 30s ./internal/translate/
+	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime 30s ./internal/translate/
+	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/translate/
 
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (about 10 minutes the first time)..."
