@@ -32,8 +32,8 @@ type API string
 const (
 	AnthropicMessages API = "anthropic-messages"
 	OpenAIChat        API = "openai-chat"
-	OpenAIResponses   API = "openai-responses" // codec not built yet
-	Gemini            API = "gemini"           // codec not built yet
+	OpenAIResponses   API = "openai-responses"
+	Gemini            API = "gemini" // codec not built yet
 )
 
 // Codec is one API's translator to and from the canonical model. Decode
@@ -60,6 +60,7 @@ type Codec interface {
 var codecs = map[API]Codec{
 	AnthropicMessages: anthropic.Codec{},
 	OpenAIChat:        openai.ChatCodec{},
+	OpenAIResponses:   openai.ResponsesCodec{},
 }
 
 // CodecFor gives an API's codec, or nil.
