@@ -77,6 +77,13 @@
 // refusing while others go through holds the checkpoint back, not the
 // window: behind it the shipper keeps 16 bytes per entry read.
 //
+// When ShipperConfig.Backlog is set (the API asks Temporal for its
+// workflow task queue's backlog), the shipper makes no call while more
+// than MaxBacklog tasks wait there, until half of them are taken. A task
+// that finds a worker polling is handed over at once; one that waits is
+// written to Temporal's store and read back, and a drain that floods the
+// queue records slower than one that keeps pace with the workers.
+//
 // # Checkpoint and open requests
 //
 // The shipper writes a checkpoint: the sequence number below which every
