@@ -31,7 +31,11 @@ func TestSupported(t *testing.T) {
 			t.Errorf("Supported(%s, %s) = %v, want %v", c.client, c.upstream, got, c.want)
 		}
 	}
-	want := []translate.Pair{{translate.AnthropicMessages, translate.OpenAIChat}, {translate.OpenAIChat, translate.AnthropicMessages}}
+	want := []translate.Pair{
+		{translate.AnthropicMessages, translate.OpenAIChat}, {translate.AnthropicMessages, translate.OpenAIResponses},
+		{translate.OpenAIChat, translate.AnthropicMessages}, {translate.OpenAIChat, translate.OpenAIResponses},
+		{translate.OpenAIResponses, translate.AnthropicMessages}, {translate.OpenAIResponses, translate.OpenAIChat},
+	}
 	if got := translate.Pairs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Pairs() = %v, want %v", got, want)
 	}
