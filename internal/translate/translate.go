@@ -21,6 +21,7 @@ import (
 
 	"aether/internal/anthropic"
 	"aether/internal/canon"
+	"aether/internal/gemini"
 	"aether/internal/openai"
 )
 
@@ -33,7 +34,7 @@ const (
 	AnthropicMessages API = "anthropic-messages"
 	OpenAIChat        API = "openai-chat"
 	OpenAIResponses   API = "openai-responses"
-	Gemini            API = "gemini" // codec not built yet
+	Gemini            API = "gemini" // generateContent and streamGenerateContent
 )
 
 // Codec is one API's translator to and from the canonical model. Decode
@@ -61,6 +62,7 @@ var codecs = map[API]Codec{
 	AnthropicMessages: anthropic.Codec{},
 	OpenAIChat:        openai.ChatCodec{},
 	OpenAIResponses:   openai.ResponsesCodec{},
+	Gemini:            gemini.Codec{},
 }
 
 // CodecFor gives an API's codec, or nil.

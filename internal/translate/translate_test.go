@@ -23,7 +23,7 @@ func TestSupported(t *testing.T) {
 		{translate.AnthropicMessages, translate.OpenAIChat, true},
 		{translate.OpenAIChat, translate.AnthropicMessages, true},
 		{translate.OpenAIChat, translate.OpenAIChat, false}, // passthrough
-		{translate.Gemini, translate.OpenAIChat, false},     // not built yet
+		{translate.Gemini, translate.OpenAIChat, true},
 		{translate.AnthropicMessages, "nonsense", false},
 	}
 	for _, c := range cases {
@@ -32,14 +32,15 @@ func TestSupported(t *testing.T) {
 		}
 	}
 	want := []translate.Pair{
-		{translate.AnthropicMessages, translate.OpenAIChat}, {translate.AnthropicMessages, translate.OpenAIResponses},
-		{translate.OpenAIChat, translate.AnthropicMessages}, {translate.OpenAIChat, translate.OpenAIResponses},
-		{translate.OpenAIResponses, translate.AnthropicMessages}, {translate.OpenAIResponses, translate.OpenAIChat},
+		{translate.AnthropicMessages, translate.Gemini}, {translate.AnthropicMessages, translate.OpenAIChat}, {translate.AnthropicMessages, translate.OpenAIResponses},
+		{translate.Gemini, translate.AnthropicMessages}, {translate.Gemini, translate.OpenAIChat}, {translate.Gemini, translate.OpenAIResponses},
+		{translate.OpenAIChat, translate.AnthropicMessages}, {translate.OpenAIChat, translate.Gemini}, {translate.OpenAIChat, translate.OpenAIResponses},
+		{translate.OpenAIResponses, translate.AnthropicMessages}, {translate.OpenAIResponses, translate.Gemini}, {translate.OpenAIResponses, translate.OpenAIChat},
 	}
 	if got := translate.Pairs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Pairs() = %v, want %v", got, want)
 	}
-	if _, _, err := translate.Request(translate.Gemini, translate.OpenAIChat, []byte(`{}`), ""); !errors.Is(err, translate.ErrUnsupported) {
+	if _, _, err := translate.Request(translate.Gemini, "nonsense", []byte(`{}`), ""); !errors.Is(err, translate.ErrUnsupported) {
 		t.Errorf("Request on an unsupported pair: %v", err)
 	}
 }
