@@ -482,8 +482,8 @@ func assistantMessage(blocks []canon.Block) chatMessageOut {
 			m.ToolCalls = append(m.ToolCalls, chatToolCallOut{ID: b.ID, Type: "function", Function: chatFunctionCall{Name: b.Name, Arguments: argumentsText(b.Arguments)}})
 		}
 	}
-	if text.Len() > 0 {
-		m.Content = text.String()
+	if text.Len() > 0 || len(m.ToolCalls) == 0 {
+		m.Content = text.String() // null only beside tool calls
 	}
 	m.ReasoningContent = reasoning.String()
 	return m
