@@ -31,7 +31,6 @@ type decodedBlock struct {
 	index       int
 	typ         canon.BlockType
 	args        bool // argument deltas were seen
-	summaries   int  // summary parts seen
 	text, delta bool // text was seen (thinking: to separate summary parts)
 	open        bool
 }
