@@ -291,7 +291,8 @@ func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
 		}
 		out["tools"] = tools
 	}
-	if tc := r.ToolChoice; tc != nil || (r.ParallelToolCalls != nil && !*r.ParallelToolCalls && len(r.Tools) > 0) {
+	// tool_choice only with tools: the API rejects it alone.
+	if tc := r.ToolChoice; len(r.Tools) > 0 && (tc != nil || r.ParallelToolCalls != nil && !*r.ParallelToolCalls) {
 		choice := map[string]any{"type": "auto"}
 		if tc != nil {
 			switch tc.Mode {

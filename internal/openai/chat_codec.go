@@ -396,7 +396,7 @@ func (ChatCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 		}
 		out.ParallelToolCalls = r.ParallelToolCalls
 	}
-	if tc := r.ToolChoice; tc != nil {
+	if tc := r.ToolChoice; tc != nil && len(r.Tools) > 0 { // the API rejects tool_choice alone
 		switch tc.Mode {
 		case canon.ToolNamed:
 			named := chatNamedChoice{Type: "function"}
