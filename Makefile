@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/openai/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/anthropic/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
+	$(GO) test -run '^$$' -fuzz '^FuzzCodec$$' -fuzztime 30s ./internal/gemini/
 	$(GO) test -run '^$$' -fuzz FuzzParseMicros -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/jsonscan/
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime 30s ./internal/translate/
