@@ -103,7 +103,11 @@ func (ChatCodec) DecodeRequest(body []byte) (*canon.Request, error) {
 		}
 		switch m.Role {
 		case "system", "developer":
-			r.System = append(r.System, content...)
+			for _, b := range content {
+				if b.Type == canon.BlockText {
+					r.System = append(r.System, b)
+				}
+			}
 		case "user":
 			r.Messages = append(r.Messages, canon.Message{Role: canon.RoleUser, Content: content})
 		case "assistant":
