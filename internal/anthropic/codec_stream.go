@@ -48,6 +48,9 @@ type streamEventJSON struct {
 var errMalformed = errors.New("anthropic: malformed stream event")
 
 func (d *streamDecoder) Decode(name string, data []byte) ([]canon.Event, error) {
+	if len(data) == 0 {
+		return nil, nil // a comment or keep-alive
+	}
 	var ev streamEventJSON
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return nil, errMalformed

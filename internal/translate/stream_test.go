@@ -74,6 +74,16 @@ func TestStreamErrors(t *testing.T) {
 	if len(evs) != 1 || evs[0].Name != "error" || !strings.Contains(string(evs[0].Data), `"api_error"`) {
 		t.Errorf("got %s: %s", names(evs), evs)
 	}
+	// A keep-alive (an event without data) gives nothing and is no error.
+	for _, api := range []translate.API{translate.OpenAIChat, translate.AnthropicMessages} {
+		other := translate.AnthropicMessages
+		if api == other {
+			other = translate.OpenAIChat
+		}
+		if evs, err := translate.NewStream(other, api, nil).Event("", nil); err != nil || len(evs) != 0 {
+			t.Errorf("%s keep-alive: %v, %v", api, evs, err)
+		}
+	}
 	// A malformed event is an error for the caller.
 	s = translate.NewStream(translate.AnthropicMessages, translate.OpenAIChat, nil)
 	if _, err := s.Event("", []byte(`{`)); err == nil {
