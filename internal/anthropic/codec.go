@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"aether/internal/canon"
 	"aether/internal/llm"
@@ -380,7 +381,7 @@ func thinkingBudget(r *canon.Request, maxTokens int64) (int64, bool) {
 			continue
 		}
 		calls, signed := false, len(m.Content) > 0 && (m.Content[0].Type == canon.BlockRedactedThinking ||
-			m.Content[0].Type == canon.BlockThinking && m.Content[0].Signature != "")
+			anthropicSigned(m.Content[0]))
 		for _, b := range m.Content {
 			calls = calls || b.Type == canon.BlockToolCall
 		}
@@ -390,6 +391,13 @@ func thinkingBudget(r *canon.Request, maxTokens int64) (int64, bool) {
 		break
 	}
 	return budget, true
+}
+
+// anthropicSigned reports whether a thinking block carries a signature
+// Anthropic may have made: a Gemini thoughtSignature travels behind
+// "gemini:" (docs/translation.md, "Gemini") and Anthropic would refuse it.
+func anthropicSigned(b canon.Block) bool {
+	return b.Type == canon.BlockThinking && b.Signature != "" && !strings.HasPrefix(b.Signature, "gemini:")
 }
 
 func isObject(raw json.RawMessage) bool {
@@ -464,7 +472,7 @@ func encodeBlock(b canon.Block) any {
 	case canon.BlockToolResult:
 		return toolResultOut{"tool_result", b.ID, encodeBlocks(b.Content), b.IsError}
 	case canon.BlockThinking:
-		if b.Signature == "" {
+		if !anthropicSigned(b) {
 			return nil
 		}
 		return thinkingOut{"thinking", b.Text, b.Signature}
