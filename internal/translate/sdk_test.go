@@ -3,8 +3,10 @@ package translate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -126,4 +128,35 @@ func TestOpenAISDKReadsTranslation(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("answer", *got, 130, 95)
+}
+
+// TestSDKsReadTranslatedErrors: each SDK reads an upstream error of the
+// other format, re-shaped, with its status.
+func TestSDKsReadTranslatedErrors(t *testing.T) {
+	t.Parallel()
+	serveStatus := func(status int, body []byte) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	status, body := translate.Error(translate.AnthropicMessages, translate.OpenAIChat, 429, readFile(t, "chat_error.json"))
+	ac := anthropic.NewClient(aoption.WithBaseURL(serveStatus(status, body)), aoption.WithAPIKey("k"), aoption.WithMaxRetries(0))
+	_, err := ac.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "c", MaxTokens: 1,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var aerr *anthropic.Error
+	if !errors.As(err, &aerr) || aerr.StatusCode != 429 || !strings.Contains(aerr.RawJSON(), `"rate_limit_error"`) {
+		t.Errorf("anthropic SDK: %v", err)
+	}
+	status, body = translate.Error(translate.OpenAIChat, translate.AnthropicMessages, 529, readFile(t, "anthropic_error.json"))
+	oc := openai.NewClient(ooption.WithBaseURL(serveStatus(status, body)), ooption.WithAPIKey("k"), ooption.WithMaxRetries(0))
+	_, err = oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "m",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var oerr *openai.Error
+	if !errors.As(err, &oerr) || oerr.StatusCode != 529 || oerr.Message != "Overloaded" || oerr.Type != "server_error" {
+		t.Errorf("openai SDK: %v", err)
+	}
 }
