@@ -836,6 +836,9 @@ func answerParts(blocks []canon.Block) []partJSON {
 	for _, b := range blocks {
 		switch b.Type {
 		case canon.BlockThinking:
+			if b.Text == "" && b.Signature == "" {
+				continue
+			}
 			if sig, ok := strings.CutPrefix(b.Signature, geminiSignature); ok && b.Text == "" {
 				pending = sig
 				continue
