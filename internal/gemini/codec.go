@@ -531,7 +531,7 @@ func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
 		}
 		out.Tools = []toolJSON{{FunctionDeclarations: decls}}
 	}
-	if tc := r.ToolChoice; tc != nil && len(r.Tools) > 0 { // toolConfig alone is refused, as elsewhere
+	if tc := r.ToolChoice; tc != nil && len(r.Tools) > 0 { // as the other codecs: no choice without tools
 		fc := &functionCallingConfigJSON{}
 		switch tc.Mode {
 		case canon.ToolAuto:
