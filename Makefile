@@ -45,6 +45,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSet -fuzztime 30s ./internal/jsonbody/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/seed/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/openai/
+	$(GO) test -run '^$$' -fuzz '^FuzzResponsesCodec$$' -fuzztime 30s ./internal/openai/
+	$(GO) test -run '^$$' -fuzz '^FuzzResponsesStream$$' -fuzztime 30s ./internal/openai/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/anthropic/
 	$(GO) test -run '^$$' -fuzz FuzzObserve -fuzztime 30s ./internal/gemini/
 	$(GO) test -run '^$$' -fuzz '^FuzzCodec$$' -fuzztime 30s ./internal/gemini/
