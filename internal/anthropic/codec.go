@@ -395,9 +395,12 @@ func thinkingBudget(r *canon.Request, maxTokens int64) (int64, bool) {
 
 // anthropicSigned reports whether a thinking block carries a signature
 // Anthropic may have made: a Gemini thoughtSignature travels behind
-// "gemini:" (docs/translation.md, "Gemini") and Anthropic would refuse it.
+// "gemini:" and OpenAI's encrypted reasoning behind "openai:"
+// (docs/translation.md, "Gemini", "OpenAI Responses"), and Anthropic would
+// refuse them.
 func anthropicSigned(b canon.Block) bool {
-	return b.Type == canon.BlockThinking && b.Signature != "" && !strings.HasPrefix(b.Signature, "gemini:")
+	return b.Type == canon.BlockThinking && b.Signature != "" &&
+		!strings.HasPrefix(b.Signature, "gemini:") && !strings.HasPrefix(b.Signature, "openai:")
 }
 
 func isObject(raw json.RawMessage) bool {

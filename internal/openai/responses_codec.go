@@ -17,14 +17,18 @@ import (
 // 12). Mapping and dropped fields: docs/translation.md, "OpenAI Responses".
 type ResponsesCodec struct{}
 
-// Prefixes of a reasoning item's encrypted_content that carry an Anthropic
-// thinking block's signature, or a redacted thinking block's data, through
-// a Responses client and back (docs/translation.md, "OpenAI Responses").
-// Encrypted content without them is OpenAI's own and never reaches
-// Anthropic.
+// A reasoning item carries a canonical thinking block's signature (an
+// Anthropic signature, or another format's behind its own prefix) in
+// encrypted_content behind SignaturePrefix, and a redacted thinking
+// block's data behind RedactedPrefix, so a Responses client hands them
+// back in its next request. OpenAI's own reasoning item becomes a
+// thinking block whose signature is OpenAIReasoningPrefix, the item's ID,
+// ":" and its encrypted content; only a Responses upstream takes it back
+// (docs/translation.md, "OpenAI Responses").
 const (
-	AnthropicSignaturePrefix = "aether.anthropic.signature:"
-	AnthropicRedactedPrefix  = "aether.anthropic.redacted:"
+	SignaturePrefix       = "aether.signature:"
+	RedactedPrefix        = "aether.redacted:"
+	OpenAIReasoningPrefix = "openai:"
 )
 
 type responsesPartJSON struct {
@@ -232,18 +236,13 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 }
 
 // reasoningBlock reads a reasoning item: its summary (or, from open-weight
-// models, its reasoning_text content) is the thinking text; encrypted
-// content restores an Anthropic signature only when it carries this
-// codec's prefix.
+// models, its reasoning_text content) is the thinking text, and its
+// encrypted content the signature (see SignaturePrefix).
 func reasoningBlock(it responsesItemJSON) (canon.Block, bool) {
-	if data, ok := strings.CutPrefix(it.EncryptedContent, AnthropicRedactedPrefix); ok {
+	if data, ok := strings.CutPrefix(it.EncryptedContent, RedactedPrefix); ok {
 		return canon.Block{Type: canon.BlockRedactedThinking, Data: data}, data != ""
 	}
-	b := canon.Block{Type: canon.BlockThinking}
-	b.Signature, _ = strings.CutPrefix(it.EncryptedContent, AnthropicSignaturePrefix)
-	if b.Signature == it.EncryptedContent {
-		b.Signature = "" // OpenAI's own: no place outside OpenAI
-	}
+	b := canon.Block{Type: canon.BlockThinking, Signature: reasoningSignature(it.ID, it.EncryptedContent)}
 	var parts []string
 	for _, s := range it.Summary {
 		parts = append(parts, s.Text)
@@ -256,6 +255,18 @@ func reasoningBlock(it responsesItemJSON) (canon.Block, bool) {
 	}
 	b.Text = strings.Join(parts, "\n\n")
 	return b, b.Text != "" || b.Signature != ""
+}
+
+// reasoningSignature is the canonical signature of a reasoning item's
+// encrypted content.
+func reasoningSignature(id, encrypted string) string {
+	if sig, ok := strings.CutPrefix(encrypted, SignaturePrefix); ok {
+		return sig
+	}
+	if encrypted == "" || id == "" {
+		return "" // OpenAI takes encrypted content back only with its item's ID
+	}
+	return OpenAIReasoningPrefix + id + ":" + encrypted
 }
 
 // rawArguments keeps function_call arguments as JSON: a string holding
@@ -325,12 +336,16 @@ type (
 	}
 	responsesInputItem struct {
 		Type      string `json:"type"`
+		ID        string `json:"id,omitempty"`
 		Role      string `json:"role,omitempty"`
 		Content   any    `json:"content,omitempty"`
 		CallID    string `json:"call_id,omitempty"`
 		Name      string `json:"name,omitempty"`
 		Arguments string `json:"arguments,omitempty"`
 		Output    any    `json:"output,omitempty"`
+		// A reasoning item's.
+		Summary          *[]summaryOut `json:"summary,omitempty"`
+		EncryptedContent string        `json:"encrypted_content,omitempty"`
 	}
 	responsesToolOut struct {
 		Type        string          `json:"type"`
@@ -363,15 +378,17 @@ type (
 		TopP            *float64 `json:"top_p,omitempty"`
 		Stream          bool     `json:"stream,omitempty"`
 		Store           bool     `json:"store"`
+		Include         []string `json:"include,omitempty"`
 		User            string   `json:"user,omitempty"`
 	}
 )
 
 // EncodeRequest writes a Responses request body. It asks OpenAI not to
 // store the response (store false): the client speaks another API and
-// never refers to it. Thinking blocks are dropped: a reasoning item is
-// accepted back only with OpenAI's own ID and encrypted content, which
-// history from another provider lacks. Stop sequences have no place.
+// never refers to it, so reasoning is asked for with its encrypted
+// content, and a thinking block goes back as a reasoning item only when
+// it came from OpenAI (OpenAIReasoningPrefix): OpenAI accepts no other.
+// Stop sequences have no place.
 func (ResponsesCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 	out := responsesRequestOut{Model: r.Model, Instructions: joinText(r.System), MaxOutputTokens: max(r.MaxTokens, 0),
 		Temperature: r.Temperature, TopP: r.TopP, Stream: r.Stream, User: r.User}
@@ -393,6 +410,18 @@ func (ResponsesCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 				case canon.BlockToolCall:
 					flush()
 					out.Input = append(out.Input, responsesInputItem{Type: "function_call", CallID: b.ID, Name: b.Name, Arguments: argumentsText(b.Arguments)})
+				case canon.BlockThinking:
+					rest, ok := strings.CutPrefix(b.Signature, OpenAIReasoningPrefix)
+					id, encrypted, _ := strings.Cut(rest, ":")
+					if !ok || id == "" || encrypted == "" {
+						continue
+					}
+					flush()
+					summary := []summaryOut{}
+					if b.Text != "" {
+						summary = append(summary, summaryOut{"summary_text", b.Text})
+					}
+					out.Input = append(out.Input, responsesInputItem{Type: "reasoning", ID: id, Summary: &summary, EncryptedContent: encrypted})
 				}
 			}
 			flush()
@@ -440,6 +469,7 @@ func (ResponsesCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 			Effort  string `json:"effort"`
 			Summary string `json:"summary"`
 		}{effort, "auto"}
+		out.Include = []string{"reasoning.encrypted_content"}
 	}
 	if f := r.ResponseFormat; f != nil && f.Type != canon.FormatText {
 		format := responsesFormatOut{Type: string(f.Type)}
@@ -668,19 +698,19 @@ func responseID(id string) string {
 }
 
 // thinkingItem is a thinking or redacted thinking block as a reasoning
-// item; an Anthropic signature or redacted data rides in encrypted_content
-// behind its prefix.
+// item in an answer; the signature or redacted data rides in
+// encrypted_content behind its prefix.
 func thinkingItem(id string, b canon.Block) outputItemOut {
 	it := outputItemOut{ID: id, Type: "reasoning"}
 	switch {
 	case b.Type == canon.BlockRedactedThinking:
-		it.EncryptedContent = AnthropicRedactedPrefix + b.Data
+		it.EncryptedContent = RedactedPrefix + b.Data
 	default:
 		if b.Text != "" {
 			it.Summary = []summaryOut{{"summary_text", b.Text}}
 		}
 		if b.Signature != "" {
-			it.EncryptedContent = AnthropicSignaturePrefix + b.Signature
+			it.EncryptedContent = SignaturePrefix + b.Signature
 		}
 	}
 	return it

@@ -149,7 +149,7 @@ func TestResponsesStreamEncoderSDK(t *testing.T) {
 			t.Errorf("call %d: %s (deltas %q)", i, it.RawJSON(), args[it.ID])
 		}
 	}
-	if r := completed.Output[0]; r.Type != "reasoning" || r.EncryptedContent != AnthropicSignaturePrefix+"EqQBsig" {
+	if r := completed.Output[0]; r.Type != "reasoning" || r.EncryptedContent != SignaturePrefix+"EqQBsig" {
 		t.Errorf("reasoning item %s", r.RawJSON())
 	}
 }
@@ -297,9 +297,9 @@ func TestResponsesDecodeRequest(t *testing.T) {
 	}{
 		{"string input", `{"model":"m","input":"hi","instructions":"be brief"}`,
 			&canon.Request{Model: "m", System: []canon.Block{{Type: canon.BlockText, Text: "be brief"}}, Messages: []canon.Message{{Role: canon.RoleUser, Content: []canon.Block{{Type: canon.BlockText, Text: "hi"}}}}}, 0},
-		{"openai's encrypted reasoning has no signature", `{"input":[{"type":"reasoning","summary":[{"type":"summary_text","text":"a"},{"type":"summary_text","text":"b"}],"encrypted_content":"gAAA"}]}`,
-			&canon.Request{Messages: []canon.Message{{Role: canon.RoleAssistant, Content: []canon.Block{{Type: canon.BlockThinking, Text: "a\n\nb"}}}}}, 0},
-		{"redacted thinking comes back", `{"input":[{"type":"reasoning","summary":[],"encrypted_content":"aether.anthropic.redacted:xyz"}]}`,
+		{"openai's encrypted reasoning keeps its item id", `{"input":[{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"a"},{"type":"summary_text","text":"b"}],"encrypted_content":"gAAA"}]}`,
+			&canon.Request{Messages: []canon.Message{{Role: canon.RoleAssistant, Content: []canon.Block{{Type: canon.BlockThinking, Text: "a\n\nb", Signature: "openai:rs_1:gAAA"}}}}}, 0},
+		{"redacted thinking comes back", `{"input":[{"type":"reasoning","summary":[],"encrypted_content":"aether.redacted:xyz"}]}`,
 			&canon.Request{Messages: []canon.Message{{Role: canon.RoleAssistant, Content: []canon.Block{{Type: canon.BlockRedactedThinking, Data: "xyz"}}}}}, 0},
 		{"reasoning none, json mode, named tool, built-in tools dropped", `{"reasoning":{"effort":"none"},"text":{"format":{"type":"json_object"}},"tool_choice":{"type":"function","name":"f"},"tools":[{"type":"local_shell"},{"type":"function","name":"f","parameters":{"type":"object"}}]}`,
 			&canon.Request{Reasoning: &canon.Reasoning{Disabled: true}, ResponseFormat: &canon.ResponseFormat{Type: canon.FormatJSONObject},
@@ -328,18 +328,26 @@ func TestResponsesDecodeRequest(t *testing.T) {
 	}
 }
 
-// TestResponsesEncodeRequestDropsThinking: a Responses upstream accepts a
-// reasoning item only with its own ID and encrypted content.
-func TestResponsesEncodeRequestDropsThinking(t *testing.T) {
+// TestResponsesEncodeRequestThinking: a Responses upstream accepts a
+// reasoning item only with its own ID and encrypted content, so only
+// OpenAI's reasoning goes back, and encrypted content is asked for.
+func TestResponsesEncodeRequestThinking(t *testing.T) {
 	t.Parallel()
-	body, err := ResponsesCodec{}.EncodeRequest(&canon.Request{Model: "gpt-5", Stop: []string{"END"}, Messages: []canon.Message{
+	body, err := ResponsesCodec{}.EncodeRequest(&canon.Request{Model: "gpt-5", Stop: []string{"END"}, Reasoning: &canon.Reasoning{BudgetTokens: 8000}, Messages: []canon.Message{
 		{Role: canon.RoleUser, Content: []canon.Block{{Type: canon.BlockText, Text: "hi"}}},
 		{Role: canon.RoleAssistant, Content: []canon.Block{{Type: canon.BlockThinking, Text: "t", Signature: "s"}, {Type: canon.BlockText, Text: "ok"}}},
+		{Role: canon.RoleUser, Content: []canon.Block{{Type: canon.BlockText, Text: "more"}}},
+		{Role: canon.RoleAssistant, Content: []canon.Block{{Type: canon.BlockThinking, Text: "u", Signature: "openai:rs_9:gAAA"}, {Type: canon.BlockText, Text: "sure"}}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"model":"gpt-5","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]},{"type":"message","role":"assistant","content":[{"type":"output_text","text":"ok"}]}],"store":false}`
+	want := `{"model":"gpt-5","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]},` +
+		`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"ok"}]},` +
+		`{"type":"message","role":"user","content":[{"type":"input_text","text":"more"}]},` +
+		`{"type":"reasoning","id":"rs_9","summary":[{"type":"summary_text","text":"u"}],"encrypted_content":"gAAA"},` +
+		`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"sure"}]}],` +
+		`"reasoning":{"effort":"medium","summary":"auto"},"store":false,"include":["reasoning.encrypted_content"]}`
 	if string(body) != want {
 		t.Errorf("got  %s\nwant %s", body, want)
 	}
@@ -364,7 +372,7 @@ func TestResponsesStopReasons(t *testing.T) {
 // FuzzResponsesCodec: decoding a request, response or error never panics,
 // and what decodes re-encodes as JSON.
 func FuzzResponsesCodec(f *testing.F) {
-	f.Add([]byte(`{"model":"m","input":[{"type":"reasoning","summary":[{"type":"summary_text","text":"a"}],"encrypted_content":"aether.anthropic.signature:s"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"data:image/png;base64,AA=="}]}]}`))
+	f.Add([]byte(`{"model":"m","input":[{"type":"reasoning","summary":[{"type":"summary_text","text":"a"}],"encrypted_content":"aether.signature:s"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"data:image/png;base64,AA=="}]}]}`))
 	f.Add([]byte(`{"object":"response","status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}],"usage":{"input_tokens":3,"input_tokens_details":{"cached_tokens":9}}}`))
 	f.Add([]byte(`{"type":"error","code":"rate_limit_exceeded","message":"slow down"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -147,7 +147,7 @@ func (d *responsesStreamDecoder) Decode(name string, data []byte) ([]canon.Event
 			}
 		}
 		if b != nil && b.open && b.typ == canon.BlockThinking {
-			if sig, ok := strings.CutPrefix(ev.Item.EncryptedContent, AnthropicSignaturePrefix); ok && sig != "" {
+			if sig := reasoningSignature(ev.Item.ID, ev.Item.EncryptedContent); sig != "" {
 				out = append(out, canon.Event{Type: canon.EventDelta, Index: b.index, Delta: canon.DeltaSignature, Text: sig})
 			}
 		}
@@ -478,8 +478,7 @@ func (s *responsesStreamEncoder) delta(it *encodedItem, dt canon.DeltaType, text
 		it.text.WriteString(text)
 		return append(out, s.event("response.reasoning_summary_text.delta", summaryEvent{ItemID: id, OutputIndex: oi, Delta: &text}))
 	case dt == canon.DeltaSignature && it.item.Type == "reasoning":
-		sig := strings.TrimPrefix(it.item.EncryptedContent, AnthropicSignaturePrefix) + text
-		it.item.EncryptedContent = AnthropicSignaturePrefix + sig
+		it.item.EncryptedContent = SignaturePrefix + strings.TrimPrefix(it.item.EncryptedContent, SignaturePrefix) + text
 	}
 	return nil
 }
