@@ -622,16 +622,16 @@ type (
 	}
 	// outputItemOut is a message, function_call or reasoning item.
 	outputItemOut struct {
-		ID               string          `json:"id"`
-		Type             string          `json:"type"`
-		Status           string          `json:"status,omitempty"`
-		Role             string          `json:"role,omitempty"`
-		Content          []outputTextOut `json:"content,omitempty"`
-		CallID           string          `json:"call_id,omitempty"`
-		Name             string          `json:"name,omitempty"`
-		Arguments        *string         `json:"arguments,omitempty"`
-		Summary          []summaryOut    `json:"summary,omitempty"`
-		EncryptedContent string          `json:"encrypted_content,omitempty"`
+		ID               string           `json:"id"`
+		Type             string           `json:"type"`
+		Status           string           `json:"status,omitempty"`
+		Role             string           `json:"role,omitempty"`
+		Content          *[]outputTextOut `json:"content,omitempty"` // set on a message, even empty
+		CallID           string           `json:"call_id,omitempty"`
+		Name             string           `json:"name,omitempty"`
+		Arguments        *string          `json:"arguments,omitempty"`
+		Summary          *[]summaryOut    `json:"summary,omitempty"` // set on a reasoning item, even empty
+		EncryptedContent string           `json:"encrypted_content,omitempty"`
 	}
 	responseOut struct {
 		ID                string `json:"id"`
@@ -644,30 +644,13 @@ type (
 		} `json:"incomplete_details"`
 		Instructions      *string            `json:"instructions"`
 		Model             string             `json:"model"`
-		Output            []json.RawMessage  `json:"output"`
+		Output            []outputItemOut    `json:"output"`
 		ParallelToolCalls bool               `json:"parallel_tool_calls"`
 		ToolChoice        string             `json:"tool_choice"`
 		Tools             []any              `json:"tools"`
 		Usage             *responsesUsageOut `json:"usage"`
 	}
 )
-
-// MarshalJSON keeps an empty summary (the API always sends the member on
-// a reasoning item) and an empty message content.
-func (o outputItemOut) MarshalJSON() ([]byte, error) {
-	type plain outputItemOut
-	b, err := json.Marshal(plain(o))
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case o.Type == "reasoning" && len(o.Summary) == 0:
-		b = append(b[:len(b)-1], `,"summary":[]}`...)
-	case o.Type == "message" && len(o.Content) == 0:
-		b = append(b[:len(b)-1], `,"content":[]}`...)
-	}
-	return b, nil
-}
 
 // itemIDs names a response's items after its ID, so one answer's item IDs
 // are stable (and unique within it).
@@ -701,13 +684,13 @@ func responseID(id string) string {
 // item in an answer; the signature or redacted data rides in
 // encrypted_content behind its prefix.
 func thinkingItem(id string, b canon.Block) outputItemOut {
-	it := outputItemOut{ID: id, Type: "reasoning"}
+	it := outputItemOut{ID: id, Type: "reasoning", Summary: &[]summaryOut{}}
 	switch {
 	case b.Type == canon.BlockRedactedThinking:
 		it.EncryptedContent = RedactedPrefix + b.Data
 	default:
 		if b.Text != "" {
-			it.Summary = []summaryOut{{"summary_text", b.Text}}
+			it.Summary = &[]summaryOut{{"summary_text", b.Text}}
 		}
 		if b.Signature != "" {
 			it.EncryptedContent = SignaturePrefix + b.Signature
@@ -725,12 +708,12 @@ func newOutputText(text string) outputTextOut {
 // reasoning items, in the canonical order.
 func (ResponsesCodec) EncodeResponse(r *canon.Response) ([]byte, error) {
 	ids := newItemIDs(r.ID)
-	items := make([]json.RawMessage, 0, len(r.Content))
+	items := make([]outputItemOut, 0, len(r.Content))
 	for _, b := range r.Content {
 		var it outputItemOut
 		switch b.Type {
 		case canon.BlockText:
-			it = outputItemOut{ID: ids.next("msg"), Type: "message", Status: "completed", Role: "assistant", Content: []outputTextOut{newOutputText(b.Text)}}
+			it = outputItemOut{ID: ids.next("msg"), Type: "message", Status: "completed", Role: "assistant", Content: &[]outputTextOut{newOutputText(b.Text)}}
 		case canon.BlockToolCall:
 			args := argumentsText(b.Arguments)
 			it = outputItemOut{ID: ids.next("fc"), Type: "function_call", Status: "completed", CallID: b.ID, Name: b.Name, Arguments: &args}
@@ -739,18 +722,17 @@ func (ResponsesCodec) EncodeResponse(r *canon.Response) ([]byte, error) {
 		default:
 			continue
 		}
-		raw, _ := json.Marshal(it)
-		items = append(items, raw)
+		items = append(items, it)
 	}
 	status, reason := responsesStatus(r.StopReason)
 	return json.Marshal(newResponseOut(r.ID, r.Model, status, reason, items, encodeResponsesUsage(r.Usage)))
 }
 
-func newResponseOut(id, model, status, reason string, output []json.RawMessage, usage *responsesUsageOut) responseOut {
+func newResponseOut(id, model, status, reason string, output []outputItemOut, usage *responsesUsageOut) responseOut {
 	o := responseOut{ID: responseID(id), Object: "response", CreatedAt: time.Now().Unix(), Status: status, Model: model,
 		Output: output, ParallelToolCalls: true, ToolChoice: "auto", Tools: []any{}, Usage: usage}
 	if o.Output == nil {
-		o.Output = []json.RawMessage{}
+		o.Output = []outputItemOut{}
 	}
 	if reason != "" {
 		o.IncompleteDetails = &struct {

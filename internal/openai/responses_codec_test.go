@@ -427,3 +427,32 @@ func FuzzResponsesStream(f *testing.F) {
 		}
 	})
 }
+
+// TestResponsesDecoderWithoutAddedEvents: a server that sends deltas
+// without their item or part events still gives whole blocks.
+func TestResponsesDecoderWithoutAddedEvents(t *testing.T) {
+	t.Parallel()
+	dec := ResponsesCodec{}.NewStreamDecoder()
+	var got []canon.Event
+	for _, ev := range []struct{ name, data string }{
+		{"response.created", `{"response":{"id":"resp_1","model":"m"}}`},
+		{"response.reasoning_text.delta", `{"output_index":0,"content_index":0,"delta":"think"}`},
+		{"response.output_text.delta", `{"output_index":1,"content_index":0,"delta":"Hi"}`},
+		{"response.completed", `{"response":{"status":"completed","usage":{"input_tokens":3,"output_tokens":2}}}`},
+	} {
+		out, err := dec.Decode(ev.name, []byte(ev.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out...)
+	}
+	var types []canon.EventType
+	for _, ev := range got {
+		types = append(types, ev.Type)
+	}
+	want := []canon.EventType{canon.EventStart, canon.EventBlockStart, canon.EventDelta, canon.EventBlockStart, canon.EventDelta,
+		canon.EventBlockStop, canon.EventBlockStop, canon.EventMessageDelta, canon.EventStop}
+	if !reflect.DeepEqual(types, want) || got[1].Block.Type != canon.BlockThinking || got[4].Text != "Hi" {
+		t.Errorf("events %+v", got)
+	}
+}

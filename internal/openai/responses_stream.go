@@ -110,7 +110,13 @@ func (d *responsesStreamDecoder) Decode(name string, data []byte) ([]canon.Event
 			out = append(out, canon.Event{Type: canon.EventDelta, Index: b.index, Delta: canon.DeltaText, Text: t})
 		}
 	case "response.output_text.delta", "response.refusal.delta":
-		if b := d.blocks[partKey{ev.OutputIndex, ev.ContentIndex}]; b != nil && b.open && ev.Delta != "" {
+		k := partKey{ev.OutputIndex, ev.ContentIndex}
+		b := d.blocks[k]
+		if b == nil && ev.Delta != "" { // a server that sent no content_part.added
+			b = d.open(k, canon.BlockText)
+			out = append(out, canon.Event{Type: canon.EventBlockStart, Index: b.index, Block: &canon.Block{Type: canon.BlockText}})
+		}
+		if b != nil && b.open && ev.Delta != "" {
 			out = append(out, canon.Event{Type: canon.EventDelta, Index: b.index, Delta: canon.DeltaText, Text: ev.Delta})
 		}
 	case "response.content_part.done":
@@ -122,6 +128,10 @@ func (d *responsesStreamDecoder) Decode(name string, data []byte) ([]canon.Event
 		}
 	case "response.reasoning_summary_text.delta", "response.reasoning_text.delta":
 		b := d.blocks[partKey{ev.OutputIndex, -1}]
+		if b == nil && ev.Delta != "" { // a server that sent no output_item.added
+			b = d.open(partKey{ev.OutputIndex, -1}, canon.BlockThinking)
+			out = append(out, canon.Event{Type: canon.EventBlockStart, Index: b.index, Block: &canon.Block{Type: canon.BlockThinking}})
+		}
 		if b == nil || !b.open || b.typ != canon.BlockThinking || ev.Delta == "" {
 			break
 		}
@@ -239,7 +249,7 @@ type responsesStreamEncoder struct {
 	started, done bool
 	items         map[int]*encodedItem // canonical index → item
 	order         []int
-	output        []json.RawMessage // by output_index; nil until the item is done
+	output        []*outputItemOut // by output_index; nil until the item is done
 	stop          canon.StopReason
 	usage         *llm.Usage
 }
@@ -395,10 +405,10 @@ func (s *responsesStreamEncoder) Encode(ev canon.Event) []canon.SSE {
 }
 
 func (s *responsesStreamEncoder) response(status, reason string, usage *responsesUsageOut) responseOut {
-	var done []json.RawMessage
-	for _, raw := range s.output {
-		if raw != nil {
-			done = append(done, raw)
+	var done []outputItemOut
+	for _, it := range s.output {
+		if it != nil {
+			done = append(done, *it)
 		}
 	}
 	return newResponseOut(s.id, s.model, status, reason, done, usage)
@@ -423,12 +433,12 @@ func (s *responsesStreamEncoder) startItem(index int, b canon.Block) []canon.SSE
 	it := &encodedItem{outputIndex: len(s.output), open: true}
 	switch b.Type {
 	case canon.BlockText:
-		it.item = outputItemOut{ID: s.ids.next("msg"), Type: "message", Status: "in_progress", Role: "assistant"}
+		it.item = outputItemOut{ID: s.ids.next("msg"), Type: "message", Status: "in_progress", Role: "assistant", Content: &[]outputTextOut{}}
 	case canon.BlockToolCall:
 		empty := ""
 		it.item = outputItemOut{ID: s.ids.next("fc"), Type: "function_call", Status: "in_progress", CallID: b.ID, Name: b.Name, Arguments: &empty}
 	case canon.BlockThinking:
-		it.item = outputItemOut{ID: s.ids.next("rs"), Type: "reasoning"}
+		it.item = outputItemOut{ID: s.ids.next("rs"), Type: "reasoning", Summary: &[]summaryOut{}}
 		it.item.EncryptedContent = thinkingItem("", b).EncryptedContent
 	case canon.BlockRedactedThinking:
 		it.item = thinkingItem(s.ids.next("rs"), b)
@@ -496,7 +506,7 @@ func (s *responsesStreamEncoder) finishItem(it *encodedItem) []canon.SSE {
 		out = append(out,
 			s.event("response.output_text.done", textEvent{id, oi, 0, nil, &text, []any{}}),
 			s.event("response.content_part.done", partEvent{id, oi, 0, part}))
-		it.item.Content = []outputTextOut{part}
+		it.item.Content = &[]outputTextOut{part}
 	case "function_call":
 		args := text
 		if args == "" {
@@ -510,13 +520,14 @@ func (s *responsesStreamEncoder) finishItem(it *encodedItem) []canon.SSE {
 			out = append(out,
 				s.event("response.reasoning_summary_text.done", summaryEvent{ItemID: id, OutputIndex: oi, Text: &text}),
 				s.event("response.reasoning_summary_part.done", summaryEvent{ItemID: id, OutputIndex: oi, Part: &part}))
-			it.item.Summary = []summaryOut{part}
+			it.item.Summary = &[]summaryOut{part}
 		}
 	}
 	if it.item.Status != "" {
 		it.item.Status = "completed"
 	}
 	out = append(out, s.event("response.output_item.done", itemEvent{oi, it.item}))
-	s.output[oi], _ = json.Marshal(it.item)
+	done := it.item
+	s.output[oi] = &done
 	return out
 }
