@@ -449,7 +449,7 @@ func (ResponsesCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 		}
 		out.ParallelToolCalls = r.ParallelToolCalls
 	}
-	if tc := r.ToolChoice; tc != nil {
+	if tc := r.ToolChoice; tc != nil && len(r.Tools) > 0 { // refused without tools
 		switch tc.Mode {
 		case canon.ToolNamed:
 			out.ToolChoice = struct {

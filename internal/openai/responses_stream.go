@@ -162,14 +162,10 @@ func (d *responsesStreamDecoder) Decode(name string, data []byte) ([]canon.Event
 			}
 		}
 		out = d.close(out, key)
-		for k, b := range d.blocks { // parts left open in a message
-			if k.item == ev.OutputIndex && b.open {
-				out = d.close(out, k)
-			}
-		}
+		out = d.closeOpen(out, func(k partKey) bool { return k.item == ev.OutputIndex }) // a message's parts left open
 	case "response.completed", "response.incomplete":
 		d.ended = true
-		out = d.closeAll(out)
+		out = d.closeOpen(out, func(partKey) bool { return true })
 		md := canon.Event{Type: canon.EventMessageDelta, StopReason: canon.StopEndTurn}
 		if r := ev.Response; r != nil {
 			reason := ""
@@ -220,11 +216,11 @@ func (d *responsesStreamDecoder) close(out []canon.Event, k partKey) []canon.Eve
 	return out
 }
 
-// closeAll closes the open blocks in the order they opened.
-func (d *responsesStreamDecoder) closeAll(out []canon.Event) []canon.Event {
+// closeOpen closes the open blocks that match, in the order they opened.
+func (d *responsesStreamDecoder) closeOpen(out []canon.Event, match func(partKey) bool) []canon.Event {
 	for i := 0; i < d.next; i++ {
 		for k, b := range d.blocks {
-			if b.index == i && b.open {
+			if b.index == i && b.open && match(k) {
 				out = d.close(out, k)
 			}
 		}
