@@ -51,6 +51,10 @@ type Candidate struct {
 	KeyID         int64  `json:"key_id"`
 	KeyName       string `json:"key_name"`
 	UpstreamModel string `json:"upstream_model"`
+	// UpstreamAPI names the API the upstream is called with when it differs
+	// from the client's (the request is translated, issue 12); empty for
+	// passthrough.
+	UpstreamAPI   string `json:"upstream_api,omitempty"`
 	SkippedReason string `json:"skipped_reason,omitempty"`
 	AffinityHit   bool   `json:"affinity_hit,omitempty"`
 }

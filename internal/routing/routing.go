@@ -7,6 +7,7 @@ package routing
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -14,6 +15,8 @@ import (
 
 	"aether/internal/catalog"
 	"aether/internal/llm"
+	"aether/internal/store"
+	"aether/internal/translate"
 )
 
 // Order is how candidates are ranked.
@@ -49,7 +52,10 @@ type Request struct {
 	Caller *catalog.Caller
 	Model  string
 	Format llm.Format
-	Now    time.Time
+	// API is the client's API within its format (OpenAI Chat or
+	// Responses); empty means the format's main API (ClientAPI).
+	API translate.API
+	Now time.Time
 	// AffinityKeyID is the provider key this caller last succeeded with for
 	// this model, or 0.
 	AffinityKeyID int64
@@ -93,11 +99,12 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 	}
 	cands = make([]ranked, 0, n)
 	restricted := 0
+	client := cmp.Or(req.API, ClientAPI(req.Format))
 	for _, r := range m.Routes {
 		p := r.Provider
-		ep := p.Endpoints[req.Format]
+		ep, api := Endpoint(p, req.Format, client)
 		for _, k := range p.Keys {
-			c := llm.Candidate{ProviderID: p.ID, Provider: p.Name, KeyID: k.ID, KeyName: k.Name, UpstreamModel: r.UpstreamModel}
+			c := llm.Candidate{ProviderID: p.ID, Provider: p.Name, KeyID: k.ID, KeyName: k.Name, UpstreamModel: r.UpstreamModel, UpstreamAPI: string(api)}
 			if ep != nil {
 				c.EndpointID = ep.ID
 			}
@@ -157,6 +164,45 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 	return plan, nil
 }
 
+// ClientAPI is the API a format's client speaks when the path does not say
+// otherwise: OpenAI's is Chat Completions (Responses is told by its path).
+func ClientAPI(f llm.Format) translate.API {
+	switch f {
+	case llm.FormatAnthropic:
+		return translate.AnthropicMessages
+	case llm.FormatGemini:
+		return translate.Gemini
+	}
+	return translate.OpenAIChat
+}
+
+// UpstreamAPI is the API an endpoint of format f is called with when a
+// request is translated for it. An OpenAI-format endpoint is served as
+// Chat Completions, the API every OpenAI-compatible server has; Responses
+// reaches it only by passthrough.
+func UpstreamAPI(f llm.Format) translate.API { return ClientAPI(f) }
+
+// Endpoint picks the provider's endpoint for a client (docs/translation.md,
+// "In the gateway"): the endpoint of the client's own format when the
+// provider has one (passthrough: api is ""), else the first endpoint, in
+// llm.Formats order and active ones first, whose API the client's can be
+// translated to. It returns nil when the provider has neither.
+func Endpoint(p *catalog.Provider, format llm.Format, client translate.API) (ep *store.Endpoint, api translate.API) {
+	if ep := p.Endpoints[format]; ep != nil {
+		return ep, ""
+	}
+	for _, f := range llm.Formats {
+		e := p.Endpoints[f]
+		if e == nil || f == format || !translate.Supported(client, UpstreamAPI(f)) {
+			continue
+		}
+		if ep == nil || !ep.Active && e.Active {
+			ep, api = e, UpstreamAPI(f)
+		}
+	}
+	return ep, api
+}
+
 // prio maps an optional global priority to a sort key, unset last.
 func prio(p *int) uint64 {
 	if p == nil {
@@ -175,4 +221,45 @@ func spread(gatewayKey, providerKey int64) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write(b[:])
 	return h.Sum64()
+}
+
+// clientAPIs are the APIs a client can call, each with its format.
+var clientAPIs = []struct {
+	format llm.Format
+	api    translate.API
+}{
+	{llm.FormatOpenAI, translate.OpenAIChat},
+	{llm.FormatOpenAI, translate.OpenAIResponses},
+	{llm.FormatAnthropic, translate.AnthropicMessages},
+	{llm.FormatGemini, translate.Gemini},
+}
+
+// CheckEndpoints reports, when a route points a model at a provider with
+// endpoints of these formats, the first client API that provider could
+// serve neither by passthrough nor by a translation that is built. The
+// configuration is refused for it at load (issue 12), never at request
+// time. A provider without endpoints is not checked: it serves nothing.
+func CheckEndpoints(formats []llm.Format) error { return checkEndpoints(formats, translate.Supported) }
+
+func checkEndpoints(formats []llm.Format, supported func(client, upstream translate.API) bool) error {
+	if len(formats) == 0 {
+		return nil
+	}
+	for _, c := range clientAPIs {
+		if slices.Contains(formats, c.format) {
+			continue
+		}
+		ok := false
+		for _, f := range formats {
+			if supported(c.api, UpstreamAPI(f)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return fmt.Errorf("a %s client cannot be served by its %v endpoint(s): translation from %s to %s is not built",
+				c.api, formats, c.api, UpstreamAPI(formats[0]))
+		}
+	}
+	return nil
 }

@@ -3,12 +3,14 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"aether/internal/catalog"
 	"aether/internal/llm"
 	"aether/internal/store"
+	"aether/internal/translate"
 )
 
 type fakeHealth map[int64]bool
@@ -136,7 +138,7 @@ func TestSelectSkips(t *testing.T) {
 		{"inactive key", func(cs *store.ConfigSet) { cs.ProviderKeys[0].Active = false }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipKeyInactive}},
 		{"inactive provider", func(cs *store.ConfigSet) { cs.Providers[1].Active = false }, nil, llm.FormatOpenAI, map[string]string{"b1": SkipProviderInactive, "b2": SkipProviderInactive}},
 		{"model not allowed on key", func(cs *store.ConfigSet) { cs.ProviderKeys[2].AllowedModels = []string{"other"} }, nil, llm.FormatOpenAI, map[string]string{"b1": SkipModelNotAllowed}},
-		{"format mismatch", nil, nil, llm.FormatAnthropic, map[string]string{"a1": SkipFormatMismatch, "a2": SkipFormatMismatch}},
+		{"no endpoint", func(cs *store.ConfigSet) { cs.Endpoints = cs.Endpoints[1:] }, nil, llm.FormatAnthropic, map[string]string{"a1": SkipFormatMismatch, "a2": SkipFormatMismatch}},
 		{"restricted provider", func(cs *store.ConfigSet) { cs.APIKeys[0].AllowedProviders = []string{"b"} }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipRestricted, "a2": SkipRestricted}},
 		{"inactive endpoint", func(cs *store.ConfigSet) { cs.Endpoints[0].Active = false }, nil, llm.FormatOpenAI, map[string]string{"a1": SkipEndpointInactive, "a2": SkipEndpointInactive}},
 	}
@@ -242,5 +244,62 @@ func TestAffinityOff(t *testing.T) {
 	a.Succeeded(7, 1, 201, now)
 	if got := a.Get(7, 1, now.Add(-time.Millisecond)); got != 0 {
 		t.Fatalf("affinity off, yet Get = %d", got)
+	}
+}
+
+func TestSelectTranslates(t *testing.T) {
+	tests := []struct {
+		name   string
+		format llm.Format
+		api    translate.API
+		want   map[string]string // key name → upstream API ("" passthrough)
+	}{
+		{"anthropic client: b passes through, a is translated to chat", llm.FormatAnthropic, "", map[string]string{"a1": "openai-chat", "a2": "openai-chat", "b1": "", "b2": ""}},
+		{"responses client passes through on openai endpoints", llm.FormatOpenAI, translate.OpenAIResponses, map[string]string{"a1": "", "a2": "", "b1": "", "b2": ""}},
+		{"gemini client is translated everywhere, openai first", llm.FormatGemini, "", map[string]string{"a1": "openai-chat", "a2": "openai-chat", "b1": "openai-chat", "b2": "openai-chat"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := snapshot(nil)
+			p, err := Select(s, Request{Caller: caller(t, s), Model: "m", Format: tt.format, API: tt.api}, nil, OrderProvider)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, c := range p.Candidates {
+				got[c.KeyName] = c.UpstreamAPI
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || len(p.Skipped) != 0 {
+				t.Fatalf("upstream APIs %v (skipped %v), want %v", got, p.Skipped, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckEndpoints(t *testing.T) {
+	all := translate.Supported
+	noChatToGemini := func(c, u translate.API) bool { return all(c, u) && !(c == translate.OpenAIChat && u == translate.Gemini) }
+	tests := []struct {
+		name      string
+		formats   []llm.Format
+		supported func(c, u translate.API) bool
+		wantErr   string
+	}{
+		{"every built pair", []llm.Format{llm.FormatGemini}, all, ""},
+		{"no endpoints", nil, all, ""},
+		{"pair not built", []llm.Format{llm.FormatGemini}, noChatToGemini, "a openai-chat client cannot be served"},
+		{"another endpoint serves it", []llm.Format{llm.FormatGemini, llm.FormatAnthropic}, noChatToGemini, ""},
+		{"own format needs no pair", []llm.Format{llm.FormatOpenAI, llm.FormatAnthropic, llm.FormatGemini}, func(c, u translate.API) bool { return false }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkEndpoints(tt.formats, tt.supported)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if err := CheckEndpoints([]llm.Format{llm.FormatAnthropic}); err != nil {
+		t.Fatal(err)
 	}
 }

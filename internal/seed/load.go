@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -14,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"aether/internal/llm"
+	"aether/internal/routing"
 )
 
 // Load reads, decodes and validates the configuration file at path,
@@ -174,6 +176,7 @@ func (v *validator) positive(path string, n *int) {
 
 func (v *validator) file(f *File) {
 	providers := map[string]string{}
+	formats := map[string][]llm.Format{}
 	for i := range f.Providers {
 		p := &f.Providers[i]
 		base := fmt.Sprintf("$.providers[%d]", i)
@@ -186,6 +189,8 @@ func (v *validator) file(f *File) {
 			eb := fmt.Sprintf("%s.endpoints[%d]", base, j)
 			if !llm.Format(e.Format).Valid() {
 				v.failf(eb+".format", "unknown API format %q (want openai, anthropic or gemini)", e.Format)
+			} else if !slices.Contains(formats[p.Name], llm.Format(e.Format)) {
+				formats[p.Name] = append(formats[p.Name], llm.Format(e.Format))
 			}
 			if e.Name == "" {
 				e.Name = e.Format
@@ -244,6 +249,11 @@ func (v *validator) file(f *File) {
 			if v.required(rb+".provider", r.Provider) {
 				if _, ok := providers[r.Provider]; !ok && !v.external {
 					v.failf(rb+".provider", "provider %q is not defined in this file", r.Provider)
+				}
+				// A client of another format is served by translation: a
+				// pair that is not built is refused here, not per request.
+				if err := routing.CheckEndpoints(formats[r.Provider]); err != nil {
+					v.failf(rb+".provider", "provider %q: %v", r.Provider, err)
 				}
 			}
 			switch {
