@@ -278,7 +278,9 @@ func TestSelectTranslates(t *testing.T) {
 
 func TestCheckEndpoints(t *testing.T) {
 	all := translate.Supported
-	noChatToGemini := func(c, u translate.API) bool { return all(c, u) && !(c == translate.OpenAIChat && u == translate.Gemini) }
+	noChatToGemini := func(c, u translate.API) bool {
+		return all(c, u) && !(c == translate.OpenAIChat && u == translate.Gemini)
+	}
 	tests := []struct {
 		name      string
 		formats   []llm.Format
