@@ -56,6 +56,7 @@ type responsesItemJSON struct {
 	Output           json.RawMessage        `json:"output"`
 	Summary          []responsesSummaryJSON `json:"summary"`
 	EncryptedContent string                 `json:"encrypted_content"`
+	Input            string                 `json:"input"` // a custom tool call's
 }
 
 type responsesFormatJSON struct {
@@ -74,6 +75,11 @@ type responsesRequestJSON struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
 		Parameters  json.RawMessage `json:"parameters"`
+		Format      *struct {
+			Type       string `json:"type"`
+			Syntax     string `json:"syntax"`
+			Definition string `json:"definition"`
+		} `json:"format"` // a custom tool's
 	} `json:"tools"`
 	ToolChoice        json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
@@ -118,10 +124,17 @@ func (ResponsesCodec) DecodeRequest(body []byte) (*canon.Request, error) {
 		return nil, err
 	}
 	for _, t := range in.Tools {
-		if t.Type != "function" {
-			continue // built-in tools (web_search, local_shell, custom, …) have no equivalent
+		switch t.Type {
+		case "function":
+			r.Tools = append(r.Tools, canon.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+		case "custom":
+			note := customInputNote
+			if f := t.Format; f != nil && f.Type == "grammar" && f.Definition != "" {
+				note += " It must match this " + cmpOr(f.Syntax, "lark") + " grammar:\n" + f.Definition
+			}
+			r.Tools = append(r.Tools, canon.Tool{Name: t.Name, Description: t.Description, Parameters: customToolSchema(note)})
 		}
-		r.Tools = append(r.Tools, canon.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+		// Built-in tools (web_search, local_shell, …) have no equivalent.
 	}
 	if len(in.ToolChoice) > 0 {
 		var mode string
@@ -220,7 +233,10 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 			}
 		case "function_call":
 			add(canon.RoleAssistant, canon.Block{Type: canon.BlockToolCall, ID: it.CallID, Name: it.Name, Arguments: rawArguments(it.Arguments)})
-		case "function_call_output":
+		case "custom_tool_call":
+			args, _ := json.Marshal(customInput{it.Input})
+			add(canon.RoleAssistant, canon.Block{Type: canon.BlockToolCall, ID: it.CallID, Name: it.Name, Arguments: args})
+		case "function_call_output", "custom_tool_call_output":
 			content, err := decodeResponsesContent(it.Output)
 			if err != nil {
 				return err
@@ -233,6 +249,56 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+// customInputNote starts the description of the one string member a
+// custom tool (free text, such as Codex's apply_patch) has as a function
+// tool; the stream encoder recognises custom tools by it.
+const customInputNote = "The tool's whole input as raw text (a custom tool: the text itself is not JSON)."
+
+// customInput is a custom tool call's arguments as a function call's.
+type customInput struct {
+	Input string `json:"input"`
+}
+
+func customToolSchema(note string) json.RawMessage {
+	type prop struct {
+		Type        string `json:"type"`
+		Description string `json:"description"`
+	}
+	b, _ := json.Marshal(struct {
+		Type                 string          `json:"type"`
+		Properties           map[string]prop `json:"properties"`
+		Required             []string        `json:"required"`
+		AdditionalProperties bool            `json:"additionalProperties"`
+	}{"object", map[string]prop{"input": {"string", note}}, []string{"input"}, false})
+	return b
+}
+
+// customTools names the request's tools that were custom tools.
+func customTools(r *canon.Request) map[string]bool {
+	if r == nil {
+		return nil
+	}
+	var out map[string]bool
+	for _, t := range r.Tools {
+		if !bytes.Contains(t.Parameters, []byte("a custom tool: the text itself is not JSON")) {
+			continue
+		}
+		var schema struct {
+			Properties map[string]struct {
+				Description string `json:"description"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(t.Parameters, &schema) == nil && len(schema.Properties) == 1 &&
+			strings.HasPrefix(schema.Properties["input"].Description, customInputNote) {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[t.Name] = true
+		}
+	}
+	return out
 }
 
 // reasoningBlock reads a reasoning item: its summary (or, from open-weight
@@ -630,6 +696,7 @@ type (
 		CallID           string           `json:"call_id,omitempty"`
 		Name             string           `json:"name,omitempty"`
 		Arguments        *string          `json:"arguments,omitempty"`
+		Input            *string          `json:"input,omitempty"`   // a custom tool call's
 		Summary          *[]summaryOut    `json:"summary,omitempty"` // set on a reasoning item, even empty
 		EncryptedContent string           `json:"encrypted_content,omitempty"`
 	}

@@ -456,3 +456,60 @@ func TestResponsesDecoderWithoutAddedEvents(t *testing.T) {
 		t.Errorf("events %+v", got)
 	}
 }
+
+// TestResponsesCustomTool: a custom tool (Codex's freeform apply_patch)
+// is a function tool with one string member upstream, and its call comes
+// back to the client as a custom_tool_call with the raw input.
+func TestResponsesCustomTool(t *testing.T) {
+	t.Parallel()
+	req, err := ResponsesCodec{}.DecodeRequest([]byte(`{"model":"gpt-5-codex","stream":true,"tools":[
+		{"type":"custom","name":"apply_patch","description":"Edit files.","format":{"type":"grammar","syntax":"lark","definition":"start: begin_patch"}},
+		{"type":"function","name":"shell","parameters":{"type":"object","properties":{"input":{"type":"string"}}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := customTools(req); !reflect.DeepEqual(got, map[string]bool{"apply_patch": true}) {
+		t.Fatalf("custom tools %v", got)
+	}
+	patch := "*** Begin Patch\n*** Add File: a.txt\n+hi \"there\"\n*** End Patch"
+	wrapped, _ := json.Marshal(customInput{patch})
+	enc := ResponsesCodec{}.NewStreamEncoder(req)
+	var evs []canon.SSE
+	for _, ev := range []canon.Event{
+		{Type: canon.EventStart, ID: "msg_1", Model: "claude"},
+		{Type: canon.EventBlockStart, Index: 0, Block: &canon.Block{Type: canon.BlockToolCall, ID: "toolu_1", Name: "apply_patch"}},
+		{Type: canon.EventDelta, Index: 0, Delta: canon.DeltaArguments, Text: string(wrapped[:10])},
+		{Type: canon.EventDelta, Index: 0, Delta: canon.DeltaArguments, Text: string(wrapped[10:])},
+		{Type: canon.EventBlockStop, Index: 0},
+		{Type: canon.EventBlockStart, Index: 1, Block: &canon.Block{Type: canon.BlockToolCall, ID: "toolu_2", Name: "shell", Arguments: json.RawMessage(`{"input":"ls"}`)}},
+		{Type: canon.EventBlockStop, Index: 1},
+		{Type: canon.EventMessageDelta, StopReason: canon.StopToolUse},
+		{Type: canon.EventStop},
+	} {
+		evs = append(evs, enc.Encode(ev)...)
+	}
+	client := serve(t, "text/event-stream", sseText(evs))
+	stream := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{Model: "gpt-5"})
+	var input string
+	var completed *responses.Response
+	for stream.Next() {
+		switch e := stream.Current().AsAny().(type) {
+		case responses.ResponseCustomToolCallInputDoneEvent:
+			input = e.Input
+		case responses.ResponseCompletedEvent:
+			completed = &e.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if input != patch || completed == nil || len(completed.Output) != 2 {
+		t.Fatalf("input %q, completed %v", input, completed)
+	}
+	if c := completed.Output[0]; c.Type != "custom_tool_call" || c.CallID != "toolu_1" || c.Input != patch {
+		t.Errorf("custom call %s", c.RawJSON())
+	}
+	if f := completed.Output[1]; f.Type != "function_call" || f.Arguments.OfString != `{"input":"ls"}` {
+		t.Errorf("function call %s", f.RawJSON())
+	}
+}

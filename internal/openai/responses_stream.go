@@ -248,6 +248,7 @@ type responsesStreamEncoder struct {
 	output        []*outputItemOut // by output_index; nil until the item is done
 	stop          canon.StopReason
 	usage         *llm.Usage
+	custom        map[string]bool // custom tools' names
 }
 
 type encodedItem struct {
@@ -260,8 +261,10 @@ type encodedItem struct {
 
 // NewStreamEncoder implements the translate codec. Responses always puts
 // usage in response.completed, so the request changes nothing.
-func (ResponsesCodec) NewStreamEncoder(*canon.Request) canon.StreamEncoder {
-	return &responsesStreamEncoder{items: map[int]*encodedItem{}}
+// A call of a tool the client declared as a custom tool becomes a
+// custom_tool_call item again, its input unwrapped once whole.
+func (ResponsesCodec) NewStreamEncoder(req *canon.Request) canon.StreamEncoder {
+	return &responsesStreamEncoder{items: map[int]*encodedItem{}, custom: customTools(req)}
 }
 
 // event writes one SSE event: the type and sequence_number first, then
@@ -432,6 +435,10 @@ func (s *responsesStreamEncoder) startItem(index int, b canon.Block) []canon.SSE
 		it.item = outputItemOut{ID: s.ids.next("msg"), Type: "message", Status: "in_progress", Role: "assistant", Content: &[]outputTextOut{}}
 	case canon.BlockToolCall:
 		empty := ""
+		if s.custom[b.Name] {
+			it.item = outputItemOut{ID: s.ids.next("ctc"), Type: "custom_tool_call", Status: "in_progress", CallID: b.ID, Name: b.Name, Input: &empty}
+			break
+		}
 		it.item = outputItemOut{ID: s.ids.next("fc"), Type: "function_call", Status: "in_progress", CallID: b.ID, Name: b.Name, Arguments: &empty}
 	case canon.BlockThinking:
 		it.item = outputItemOut{ID: s.ids.next("rs"), Type: "reasoning", Summary: &[]summaryOut{}}
@@ -472,6 +479,8 @@ func (s *responsesStreamEncoder) delta(it *encodedItem, dt canon.DeltaType, text
 	case dt == canon.DeltaText && it.item.Type == "message":
 		it.text.WriteString(text)
 		return []canon.SSE{s.event("response.output_text.delta", textEvent{id, oi, 0, &text, nil, []any{}})}
+	case dt == canon.DeltaArguments && it.item.Type == "custom_tool_call":
+		it.text.WriteString(text) // JSON until whole
 	case dt == canon.DeltaArguments && it.item.Type == "function_call":
 		it.text.WriteString(text)
 		return []canon.SSE{s.event("response.function_call_arguments.delta", argsEvent{ItemID: id, OutputIndex: oi, Delta: &text})}
@@ -510,6 +519,20 @@ func (s *responsesStreamEncoder) finishItem(it *encodedItem) []canon.SSE {
 		}
 		it.item.Arguments = &args
 		out = append(out, s.event("response.function_call_arguments.done", argsEvent{ItemID: id, OutputIndex: oi, Name: it.item.Name, Arguments: &args}))
+	case "custom_tool_call":
+		var in customInput
+		if json.Unmarshal([]byte(text), &in) != nil {
+			in.Input = text // not the wrapper: the text as it came
+		}
+		if in.Input != "" {
+			out = append(out, s.event("response.custom_tool_call_input.delta", argsEvent{ItemID: id, OutputIndex: oi, Delta: &in.Input}))
+		}
+		out = append(out, s.event("response.custom_tool_call_input.done", struct {
+			ItemID      string `json:"item_id"`
+			OutputIndex int    `json:"output_index"`
+			Input       string `json:"input"`
+		}{id, oi, in.Input}))
+		it.item.Input = &in.Input
 	case "reasoning":
 		if it.part {
 			part := summaryOut{"summary_text", text}
