@@ -98,4 +98,17 @@
 // array element). ErrorBody replaces the error object with any text (a
 // provider's real error body). HTML, Hang, CutAfter and Gzip are described
 // on Knobs.
+//
+// # Tool calls
+//
+// ToolCall (X-Fake-Tool-Call: <tool name>) answers with one call of that
+// tool whose arguments are ToolArguments: a Chat tool_calls delta followed
+// by argument pieces and finish_reason "tool_calls"; a Responses
+// function_call item with function_call_arguments.delta events; an
+// Anthropic tool_use block with input_json_delta events and stop_reason
+// "tool_use"; a Gemini functionCall, whole in one chunk. A request whose
+// last message is a tool result (a Chat "tool" message, a Responses
+// function_call_output, an Anthropic tool_result block, a Gemini
+// functionResponse part) gets the usual text instead, so a client's tool
+// loop runs to its final answer. Usage is the same as for text.
 package fakeupstream

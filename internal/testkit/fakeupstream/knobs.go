@@ -61,6 +61,7 @@ const (
 	HeaderStreamErrorAfter   = "X-Fake-Stream-Error-After"
 	HeaderEndAfter           = "X-Fake-End-After"
 	HeaderGzip               = "X-Fake-Gzip"
+	HeaderToolCall           = "X-Fake-Tool-Call" // a tool name
 )
 
 const headerPrefix = "X-Fake-"
@@ -133,6 +134,11 @@ type Knobs struct {
 	// Gzip compresses the body when the client sent Accept-Encoding: gzip.
 	// Streams are still flushed event by event.
 	Gzip bool
+	// ToolCall, a tool name, answers with a call of that tool with
+	// ToolArguments (arguments streamed as deltas, except Gemini's, which
+	// come whole) instead of text, unless the request's last message is
+	// a tool result: that one gets the usual text (tool.go).
+	ToolCall string
 }
 
 // defaultKnobs is the bottom layer under Config.Knobs.
@@ -176,6 +182,9 @@ func (k Knobs) overlay(o Knobs) Knobs {
 	setInt(&k.StreamErrorAfter, o.StreamErrorAfter)
 	setInt(&k.EndAfter, o.EndAfter)
 	k.Gzip = k.Gzip || o.Gzip
+	if o.ToolCall != "" {
+		k.ToolCall = o.ToolCall
+	}
 	return k
 }
 
@@ -249,6 +258,11 @@ func (k *Knobs) applyHeaders(h http.Header) error {
 			err = headerInt(&k.EndAfter, v)
 		case HeaderGzip:
 			k.Gzip, err = strconv.ParseBool(v)
+		case HeaderToolCall:
+			k.ToolCall = v
+			if !toolKnobName(v) {
+				err = fmt.Errorf("not a tool name ([A-Za-z0-9_-], at most 64)")
+			}
 		default:
 			err = fmt.Errorf("unknown knob header")
 		}
@@ -295,6 +309,7 @@ type plan struct {
 	embeddedError, html, hang, gzip             bool
 	cutAfter                                    int
 	streamErrorAfter, endAfter                  int
+	toolCall                                    string
 }
 
 func (k *Knobs) plan() plan {
@@ -320,6 +335,7 @@ func (k *Knobs) plan() plan {
 		html:          k.HTML,
 		hang:          k.Hang,
 		gzip:          k.Gzip,
+		toolCall:      k.ToolCall,
 	}
 	p.cutAfter = eventIndex(k.CutAfter)
 	p.streamErrorAfter = eventIndex(k.StreamErrorAfter)

@@ -229,7 +229,10 @@ func (x *exchange) appendResponse(b []byte, status string) []byte {
 	b = append(b, `,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"max_tool_calls":null,"model":`...)
 	b = appendJSONString(b, x.model)
 	b = append(b, `,"output":[`...)
-	if status == "completed" {
+	switch {
+	case status == "completed" && x.p.toolCall != "":
+		b = x.appendFunctionCallItem(b, true)
+	case status == "completed":
 		b = x.appendMessageItem(b, true)
 	}
 	b = append(b, `],"parallel_tool_calls":true,"previous_response_id":null,"prompt_cache_key":null,"reasoning":{"effort":null,"summary":null},"safety_identifier":null,"service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[],"top_logprobs":0,"top_p":1.0,"truncation":"disabled","usage":`...)

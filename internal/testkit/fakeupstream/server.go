@@ -320,6 +320,9 @@ func (x *exchange) serve() {
 		return
 	}
 	x.p = k.plan()
+	if x.p.toolCall != "" && (x.p.embeddedError || x.toolResultLast()) {
+		x.p.toolCall = "" // the tool's result came back: the final text
+	}
 
 	// A hang or delay cut short by Close drops the connection: returning
 	// normally would answer an empty 200.
@@ -353,11 +356,23 @@ func (x *exchange) serve() {
 	x.created = time.Now().Unix()
 	switch x.ep {
 	case epChat:
-		x.chat()
+		if x.p.toolCall != "" {
+			x.chatTool()
+		} else {
+			x.chat()
+		}
 	case epResponses:
-		x.responses()
+		if x.p.toolCall != "" {
+			x.responsesTool()
+		} else {
+			x.responses()
+		}
 	case epMessages:
-		x.messages()
+		if x.p.toolCall != "" {
+			x.messagesTool()
+		} else {
+			x.messages()
+		}
 	case epCountTokens:
 		x.buf = append(append(x.buf[:0], `{"input_tokens":`...), strconv.Itoa(x.p.tokens.prompt())...)
 		x.respond(ctJSON, append(x.buf, '}'))
@@ -370,7 +385,11 @@ func (x *exchange) serve() {
 	case epGeminiModels:
 		x.respond(ctJSON, x.s.geminiModels)
 	case epGeminiGenerate, epGeminiStream:
-		x.gemini()
+		if x.p.toolCall != "" {
+			x.geminiTool()
+		} else {
+			x.gemini()
+		}
 	case epGeminiCount:
 		x.buf = append(append(x.buf[:0], `{"totalTokens":`...), strconv.Itoa(x.p.tokens.prompt())...)
 		x.respond(ctJSON, append(x.buf, '}'))
