@@ -168,6 +168,8 @@ func Select(snap *catalog.Snapshot, req Request, health Health, order Order) (Pl
 // otherwise: OpenAI's is Chat Completions (Responses is told by its path).
 func ClientAPI(f llm.Format) translate.API {
 	switch f {
+	case llm.FormatOpenAIChat:
+		return translate.OpenAIChat
 	case llm.FormatAnthropic:
 		return translate.AnthropicMessages
 	case llm.FormatGemini:
@@ -179,8 +181,16 @@ func ClientAPI(f llm.Format) translate.API {
 // UpstreamAPI is the API an endpoint of format f is called with when a
 // request is translated for it. An OpenAI-format endpoint is served as
 // Chat Completions, the API every OpenAI-compatible server has; Responses
-// reaches it only by passthrough.
+// reaches it only by passthrough. An openai-chat endpoint has Chat only.
 func UpstreamAPI(f llm.Format) translate.API { return ClientAPI(f) }
+
+// passthrough reports whether a client of the format and API is served by
+// an endpoint of format f without translation: the endpoint is of the
+// client's format, or has the client's API (a Chat client on an
+// openai-chat endpoint).
+func passthrough(format llm.Format, client translate.API, f llm.Format) bool {
+	return f == format || f == llm.FormatOpenAIChat && client == translate.OpenAIChat
+}
 
 // Endpoint picks the provider's endpoint for a client (docs/translation.md,
 // "In the gateway"): the endpoint of the client's own format when the
@@ -188,12 +198,17 @@ func UpstreamAPI(f llm.Format) translate.API { return ClientAPI(f) }
 // llm.Formats order and active ones first, whose API the client's can be
 // translated to. It returns nil when the provider has neither.
 func Endpoint(p *catalog.Provider, format llm.Format, client translate.API) (ep *store.Endpoint, api translate.API) {
-	if ep := p.Endpoints[format]; ep != nil {
+	for _, f := range llm.EndpointFormats {
+		if e := p.Endpoints[f]; e != nil && passthrough(format, client, f) && (ep == nil || !ep.Active && e.Active) {
+			ep = e
+		}
+	}
+	if ep != nil {
 		return ep, ""
 	}
-	for _, f := range llm.Formats {
+	for _, f := range llm.EndpointFormats {
 		e := p.Endpoints[f]
-		if e == nil || f == format || !translate.Supported(client, UpstreamAPI(f)) {
+		if e == nil || !translate.Supported(client, UpstreamAPI(f)) {
 			continue
 		}
 		if ep == nil || !ep.Active && e.Active {
@@ -246,12 +261,9 @@ func checkEndpoints(formats []llm.Format, supported func(client, upstream transl
 		return nil
 	}
 	for _, c := range clientAPIs {
-		if slices.Contains(formats, c.format) {
-			continue
-		}
 		ok := false
 		for _, f := range formats {
-			if supported(c.api, UpstreamAPI(f)) {
+			if passthrough(c.format, c.api, f) || supported(c.api, UpstreamAPI(f)) {
 				ok = true
 				break
 			}

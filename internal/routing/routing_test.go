@@ -257,10 +257,16 @@ func TestSelectTranslates(t *testing.T) {
 		{"anthropic client: b passes through, a is translated to chat", llm.FormatAnthropic, "", map[string]string{"a1": "openai-chat", "a2": "openai-chat", "b1": "", "b2": ""}},
 		{"responses client passes through on openai endpoints", llm.FormatOpenAI, translate.OpenAIResponses, map[string]string{"a1": "", "a2": "", "b1": "", "b2": ""}},
 		{"gemini client is translated everywhere, openai first", llm.FormatGemini, "", map[string]string{"a1": "openai-chat", "a2": "openai-chat", "b1": "openai-chat", "b2": "openai-chat"}},
+		{"responses client on an openai-chat endpoint is translated", llm.FormatOpenAI, translate.OpenAIResponses, map[string]string{"a1": "openai-chat", "a2": "openai-chat", "b1": "", "b2": ""}},
+		{"chat client on an openai-chat endpoint passes through", llm.FormatOpenAI, translate.OpenAIChat, map[string]string{"a1": "", "a2": "", "b1": "", "b2": ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := snapshot(nil)
+			s := snapshot(func(cs *store.ConfigSet) {
+				if strings.Contains(tt.name, "openai-chat endpoint") {
+					cs.Endpoints[0].Format = llm.FormatOpenAIChat
+				}
+			})
 			p, err := Select(s, Request{Caller: caller(t, s), Model: "m", Format: tt.format, API: tt.api}, nil, OrderProvider)
 			if err != nil {
 				t.Fatal(err)
@@ -291,6 +297,8 @@ func TestCheckEndpoints(t *testing.T) {
 		{"no endpoints", nil, all, ""},
 		{"pair not built", []llm.Format{llm.FormatGemini}, noChatToGemini, "a openai-chat client cannot be served"},
 		{"another endpoint serves it", []llm.Format{llm.FormatGemini, llm.FormatAnthropic}, noChatToGemini, ""},
+		{"openai-chat serves chat clients without a pair", []llm.Format{llm.FormatOpenAIChat}, func(c, u translate.API) bool { return c != translate.OpenAIChat && u == translate.OpenAIChat }, ""},
+		{"openai-chat needs a pair for responses", []llm.Format{llm.FormatOpenAIChat}, func(c, u translate.API) bool { return c != translate.OpenAIResponses && all(c, u) }, "a openai-responses client"},
 		{"own format needs no pair", []llm.Format{llm.FormatOpenAI, llm.FormatAnthropic, llm.FormatGemini}, func(c, u translate.API) bool { return false }, ""},
 	}
 	for _, tt := range tests {

@@ -187,8 +187,8 @@ func (v *validator) file(f *File) {
 		for j := range p.Endpoints {
 			e := &p.Endpoints[j]
 			eb := fmt.Sprintf("%s.endpoints[%d]", base, j)
-			if !llm.Format(e.Format).Valid() {
-				v.failf(eb+".format", "unknown API format %q (want openai, anthropic or gemini)", e.Format)
+			if !llm.Format(e.Format).ValidEndpoint() {
+				v.failf(eb+".format", "unknown API format %q (want openai, openai-chat, anthropic or gemini)", e.Format)
 			} else if !slices.Contains(formats[p.Name], llm.Format(e.Format)) {
 				formats[p.Name] = append(formats[p.Name], llm.Format(e.Format))
 			}
