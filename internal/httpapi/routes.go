@@ -15,6 +15,7 @@ import (
 	"aether/internal/admin"
 	"aether/internal/anthropic"
 	"aether/internal/catalog"
+	"aether/internal/console"
 	"aether/internal/gemini"
 	"aether/internal/llm"
 	"aether/internal/openai"
@@ -106,6 +107,7 @@ func (s *Server) Routes() http.Handler {
 	})
 	if s.cfg.Admin.Token != "" {
 		r.Mount("/admin/v1", admin.New(s.cfg.Admin).Routes())
+		r.Mount("/console", console.New(console.Config{Admin: s.cfg.Admin, Metrics: s.cfg.Metrics, Log: s.cfg.Log}).Routes())
 	} else {
 		r.HandleFunc("/admin/v1/*", admin.Disabled)
 	}
