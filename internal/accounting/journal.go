@@ -98,10 +98,11 @@ type Entry struct {
 }
 
 // queued is an event waiting for the disk. done is set for a start event
-// whose caller waits for it to be durable; it receives exactly one value.
+// whose caller wants to know when it is durable; it is called exactly once,
+// from the writer goroutine (or Close), and must not block.
 type queued struct {
 	data []byte
-	done chan error
+	done func(error)
 }
 
 // Journal is the durable local queue between the proxy and the shipper.
@@ -242,10 +243,21 @@ func (j *Journal) Append(data []byte) error { return j.enqueue(data, true, nil) 
 // refused request leaves no record behind.
 func (j *Journal) AppendDurable(data []byte) error {
 	done := make(chan error, 1)
-	if err := j.enqueue(data, true, done); err != nil {
+	if err := j.AppendStart(data, func(err error) { done <- err }); err != nil {
 		return err
 	}
 	return <-done
+}
+
+// AppendStart queues the start event of a request like Append and calls
+// done exactly once, from the writer goroutine, with nil when the event is
+// on disk or ErrJournalFailed when its write failed (the event is then
+// dropped, as AppendDurable's). done must not block. It lets the caller
+// work while the event is written and still learn at once when it failed
+// (fail-closed accounting overlaps the upstream call with the write).
+// done is not called when AppendStart returns an error.
+func (j *Journal) AppendStart(data []byte, done func(error)) error {
+	return j.enqueue(data, true, done)
 }
 
 // AppendFollowUp queues a later event of a request already accepted. It
@@ -256,7 +268,7 @@ func (j *Journal) AppendDurable(data []byte) error {
 // and ErrJournalFailed is returned.
 func (j *Journal) AppendFollowUp(data []byte) error { return j.enqueue(data, false, nil) }
 
-func (j *Journal) enqueue(data []byte, start bool, done chan error) error {
+func (j *Journal) enqueue(data []byte, start bool, done func(error)) error {
 	j.mu.Lock()
 	if j.closed {
 		if !start {
@@ -369,7 +381,7 @@ func (j *Journal) writer() {
 			j.mu.Unlock()
 			for _, q := range batch {
 				if q.done != nil {
-					q.done <- nil
+					q.done(nil)
 				}
 			}
 			failures = 0
@@ -409,7 +421,7 @@ func (j *Journal) refuseLocked(qs []queued, err error) []queued {
 			keep = append(keep, q)
 			continue
 		}
-		q.done <- fmt.Errorf("%w: %v", ErrJournalFailed, err)
+		q.done(fmt.Errorf("%w: %v", ErrJournalFailed, err))
 		j.unwritten--
 		j.stats.Refused++
 	}
@@ -426,7 +438,7 @@ func (j *Journal) loseLocked(qs []queued, why string, counted bool) {
 	for _, q := range qs {
 		j.log.Error("accounting journal: event not written; this line is its only record", "reason", why, "event", string(q.data))
 		if q.done != nil {
-			q.done <- fmt.Errorf("%w: %s", ErrJournalFailed, why)
+			q.done(fmt.Errorf("%w: %s", ErrJournalFailed, why))
 		}
 		j.stats.Lost++
 		if counted {

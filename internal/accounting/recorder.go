@@ -21,20 +21,52 @@ type event struct {
 // Recorder implements proxy.Recorder on a Journal.
 type Recorder struct {
 	J *Journal
-	// Durable makes Started wait until the start event is on disk, so a
-	// request is served only while its record can be kept (fail-closed
-	// accounting). It costs the request one group commit before the
-	// upstream is called. Without it Started only queues the event.
+	// Durable makes a request wait until its start event is on disk before
+	// anything reaches its client, so a request is served only while its
+	// record can be kept (fail-closed accounting). The wait overlaps the
+	// upstream call: Started returns at once with a wait function. Without
+	// it Started only queues the event.
 	Durable bool
 }
 
-// Started implements proxy.Recorder.
+// Started journals a request's start; with Durable it returns once the
+// event is on disk (Start, then its wait).
 func (r *Recorder) Started(meta llm.RequestMeta, plan []llm.Candidate) error {
-	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
-	if r.Durable {
-		return r.J.AppendDurable(b)
+	wait, err := r.Start(meta, plan, nil)
+	if err != nil || wait == nil {
+		return err
 	}
-	return r.J.Append(b)
+	return wait()
+}
+
+// Start implements proxy.Recorder. Without Durable it only queues the
+// start event and wait is nil. With Durable, wait blocks until the event
+// is on disk and returns ErrJournalFailed when its write failed; failed,
+// if not nil, is called from the journal's writer as soon as that is
+// known, so the caller can cancel the upstream call it made meanwhile.
+// failed must not block.
+func (r *Recorder) Start(meta llm.RequestMeta, plan []llm.Candidate, failed func(error)) (wait func() error, err error) {
+	b, _ := json.Marshal(event{Kind: "started", ID: meta.RequestID, Meta: &meta, Plan: plan})
+	if !r.Durable {
+		return nil, r.J.Append(b)
+	}
+	done := make(chan error, 1)
+	err = r.J.AppendStart(b, func(err error) {
+		if err != nil && failed != nil {
+			failed(err)
+		}
+		done <- err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var waited bool
+	return func() error {
+		if !waited {
+			err, waited = <-done, true
+		}
+		return err
+	}, nil
 }
 
 // FirstByte implements proxy.Recorder. An event the journal cannot take

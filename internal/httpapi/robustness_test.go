@@ -113,8 +113,8 @@ func TestRequestIDHeader(t *testing.T) {
 // failingRecorder cannot make a request durable, like a full disk.
 type failingRecorder struct{}
 
-func (failingRecorder) Started(llm.RequestMeta, []llm.Candidate) error {
-	return errors.New("disk full")
+func (failingRecorder) Start(llm.RequestMeta, []llm.Candidate, func(error)) (func() error, error) {
+	return nil, errors.New("disk full")
 }
 func (failingRecorder) FirstByte(string, time.Time)  {}
 func (failingRecorder) Finished(string, llm.Outcome) {}

@@ -57,7 +57,7 @@ func NewAPI(reg prometheus.Registerer, knownModel func(string) bool) *API {
 			Name: "aether_tokens_total", Help: "Tokens by model and bucket (input, cache_read, cache_write_5m, cache_write_1h, output).",
 		}, []string{"model", "bucket"}),
 		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "aether_refusals_total", Help: "Requests refused before any upstream call, by reason (rate_limit, budget, concurrency, accounting).",
+			Name: "aether_refusals_total", Help: "Requests refused, by reason: before any upstream call (rate_limit, budget, concurrency, ...), or journal_after_upstream: fail-closed accounting could not journal the start while the upstream was called, and the attempt was abandoned.",
 		}, []string{"format", "reason"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "aether_requests_in_flight", Help: "Proxied requests being served now.",

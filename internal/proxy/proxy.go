@@ -26,10 +26,15 @@ import (
 
 // Recorder receives the accounting events of each request. Calls must not
 // block the response: implementations queue or journal and return.
-// Started returns an error only when the event could not be made durable,
-// which the proxy answers with 503 when accounting is fail-closed.
+// Start returns an error when the start event cannot be taken, which the
+// proxy answers with 503 when accounting is fail-closed. A non-nil wait
+// (fail-closed accounting) blocks until the event is durable and returns
+// an error when it could not be made so; it may be called again and gives
+// the same answer. Start calls failed, which must not block, as soon as
+// that error is known. The proxy calls the upstream meanwhile and calls
+// wait before anything reaches the client.
 type Recorder interface {
-	Started(meta llm.RequestMeta, plan []llm.Candidate) error
+	Start(meta llm.RequestMeta, plan []llm.Candidate, failed func(error)) (wait func() error, err error)
 	FirstByte(requestID string, at time.Time)
 	Finished(requestID string, out llm.Outcome)
 }
@@ -215,21 +220,41 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 		ReceivedAt: in.Received, Deadline: in.Received.Add(p.cfg.RequestTimeout), CorrelationID: in.CorrelationID,
 		WebSocket: in.WebSocket, TraceParent: rt.traceParent(),
 	}
+	var durable func() error
 	if billable {
 		all := append(append(make([]llm.Candidate, 0, len(plan.Candidates)+len(plan.Skipped)), plan.Candidates...), plan.Skipped...)
-		if err := p.recorder.Started(meta, all); err != nil {
-			if !p.cfg.FailOpenAccounting {
-				w.Header().Set("Retry-After", "5")
-				rt.refused("journal_unavailable")
-				noteAccess(w, "journal_unavailable", false)
-				in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
-				return
-			}
+		ctx, abort := r.Context(), context.CancelCauseFunc(nil)
+		if !p.cfg.FailOpenAccounting {
+			// A failed durable start cancels the upstream call under way.
+			ctx, abort = context.WithCancelCause(ctx)
+			defer abort(nil)
+		}
+		wait, err := p.recorder.Start(meta, all, abort)
+		switch {
+		case err != nil && !p.cfg.FailOpenAccounting:
+			p.refuseUnrecorded(w, in, rt)
+			return
+		case err != nil:
 			p.log.Error("accounting journal write failed; serving unrecorded (AETHER_ACCOUNTING_FAILURE_MODE=open)", "request_id", in.RequestID, "error", err)
 			billable = false
+		case wait != nil:
+			durable, r = wait, r.WithContext(ctx)
 		}
 	}
-	out := p.run(w, r, in, snap, plan, meta, billable, rt)
+	out := p.run(w, r, in, snap, plan, meta, billable, durable, rt)
+	if durable != nil && durable() != nil {
+		// The start's write failed while the upstream was called: nothing
+		// reached the client (every write waits for the start), the
+		// attempt was cancelled, and the request leaves no record. The
+		// upstream may have done, and billed, some work for it.
+		if p.metrics != nil && len(out.Attempts) > 0 {
+			p.metrics.Refused(in.Dialect.Format(), "journal_after_upstream")
+		}
+		p.log.Warn("accounting journal write failed after the upstream was called; attempt abandoned, request refused",
+			"request_id", in.RequestID, "attempts", len(out.Attempts), "error", durable())
+		p.refuseUnrecorded(w, in, rt)
+		return
+	}
 	if billable {
 		p.recorder.Finished(in.RequestID, out)
 	}
@@ -261,6 +286,15 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	}
 }
 
+// refuseUnrecorded answers 503 to a request whose start event could not
+// be journaled (fail-closed accounting).
+func (p *Proxy) refuseUnrecorded(w http.ResponseWriter, in *Inbound, rt *reqTrace) {
+	w.Header().Set("Retry-After", "5")
+	rt.refused("journal_unavailable")
+	noteAccess(w, "journal_unavailable", false)
+	in.Dialect.WriteError(w, llm.KindUnavailable, "The gateway cannot record requests right now; try again shortly.")
+}
+
 // refuse answers a request the limits turned away: 429 for rate limits and
 // budgets, 503 when limit state cannot be read (fail-closed).
 func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) {
@@ -277,11 +311,11 @@ func (p *Proxy) refuse(w http.ResponseWriter, in *Inbound, ref *limits.Refusal) 
 }
 
 // run walks the candidates and returns the request's outcome.
-func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta llm.RequestMeta, billable bool, rt *reqTrace) llm.Outcome {
+func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *catalog.Snapshot, plan routing.Plan, meta llm.RequestMeta, billable bool, durable func() error, rt *reqTrace) llm.Outcome {
 	ctx, cancel := context.WithDeadline(r.Context(), meta.Deadline)
 	defer cancel()
 	out := llm.Outcome{CandidateIndex: -1}
-	st := &state{out: &out, start: in.Received, billable: billable, snap: snap}
+	st := &state{out: &out, start: in.Received, billable: billable, durable: durable, snap: snap}
 	finish := func() llm.Outcome {
 		out.FinishedAt = p.now()
 		out.Total = out.FinishedAt.Sub(in.Received)
@@ -346,6 +380,9 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		p.log.Debug("attempt failed; trying next candidate", "request_id", in.RequestID, "provider", c.Provider, "error", string(res.class), "status", res.status)
 	}
 	// Nothing answered.
+	if st.startRefused() {
+		return finish() // Serve answers 503
+	}
 	if shuttingDown(ctx) {
 		// Cut at the shutdown deadline before any answer: the client may
 		// retry at once, on another replica.
@@ -395,10 +432,23 @@ type state struct {
 	out      *llm.Outcome
 	start    time.Time
 	billable bool
+	// durable waits for the start event to be on disk (fail-closed
+	// accounting); nil when there is nothing to wait for.
+	durable func() error
 	// snap is the configuration the request was planned with; every
 	// attempt uses it, so a reload mid-request cannot mix two versions.
 	snap *catalog.Snapshot
 }
+
+// startRefused waits until the request's start event is on disk and
+// reports whether its write failed. Fail-closed accounting calls the
+// upstream while the start is written, so every write to the client, and
+// every answer the proxy makes itself, comes after this.
+func (st *state) startRefused() bool { return st.durable != nil && st.durable() != nil }
+
+// abandoned is an attempt the gateway cancels because the request's start
+// could not be journaled: it counts as cancelled, never against the key.
+var abandoned = attemptResult{class: llm.ErrClientCancelled}
 
 // errWait is the cause an attempt's context is cancelled with when its
 // wait before the commit point expires.
@@ -460,6 +510,9 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		// The request itself is at fault: hand the upstream's answer to
 		// the client unchanged.
 		timer.Stop()
+		if st.startRefused() {
+			return abandoned
+		}
 		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(errBody)

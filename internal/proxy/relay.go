@@ -57,6 +57,9 @@ func (p *Proxy) relayStream(ctx, actx context.Context, w http.ResponseWriter, in
 	if obs.IsError(first.Name, first.Data) {
 		return attemptResult{class: llm.ErrEmbedded, status: resp.StatusCode}
 	}
+	if st.startRefused() {
+		return abandoned
+	}
 	// Commit point.
 	timer.Stop()
 	h := w.Header()
@@ -151,6 +154,9 @@ func (p *Proxy) relayBody(ctx context.Context, w http.ResponseWriter, in *Inboun
 	}
 	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), head) {
 		return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
+	}
+	if st.startRefused() {
+		return abandoned
 	}
 	// Commit point.
 	timer.Stop()

@@ -35,14 +35,15 @@ func (m *Memory) notify() {
 	m.changed = make(chan struct{})
 }
 
-// Started implements proxy.Recorder.
-func (m *Memory) Started(meta llm.RequestMeta, plan []llm.Candidate) error {
+// Start implements proxy.Recorder: the start is kept at once, so there is
+// nothing to wait for.
+func (m *Memory) Start(meta llm.RequestMeta, plan []llm.Candidate, _ func(error)) (wait func() error, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.records[meta.RequestID] = &Record{Meta: meta, Plan: plan}
 	m.order = append(m.order, meta.RequestID)
 	m.notify()
-	return nil
+	return nil, nil
 }
 
 // FirstByte implements proxy.Recorder.
