@@ -55,7 +55,9 @@
 //   - A later event (first byte, end) of an accepted request is always
 //     taken, never blocks, and is retried until the disk accepts it. At
 //     shutdown, what the disk still refuses after CloseRetry is logged in
-//     full at ERROR as its only record, and counted.
+//     full at ERROR as its only record, and counted. A process killed
+//     before its writer wrote such an event loses it: a stream killed
+//     within that moment of its first byte is closed without one.
 //
 // While failing, the journal lets one start through whenever nothing else
 // waits for the disk; that write is the probe that finds the disk working

@@ -67,6 +67,14 @@ func TestAPIKilledWithOpenStreams(t *testing.T) {
 	for range 10 {
 		unshipped = append(unshipped, open())
 	}
+	// Each first byte was handed to the journal before it reached the
+	// client, but a stream never waits for a later event's write: a kill
+	// right after the last open can come before the journal wrote that
+	// stream's first byte, and then nothing records it. Let the journal
+	// write what it holds first (nothing ships: Temporal is down).
+	waitFor(t, time.Now(), 10*time.Second, "the journal to write every event", func() bool {
+		return metricSum(t, s.url()+"/metrics", "aether_journal_unwritten_events") == 0
+	})
 	s.api.Kill()
 	if err := s.temporal.Restart(context.Background()); err != nil {
 		t.Fatal(err)
