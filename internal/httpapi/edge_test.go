@@ -190,7 +190,8 @@ users:
 // TestModelListsFollowPermissions (issue 8, item 13): every model list
 // and single-model GET shows exactly the models the key could use through
 // that API, by the key's and the user's allowed models, providers and
-// formats.
+// formats. A model whose providers speak another format is listed too:
+// it is served by translation (issue 12).
 func TestModelListsFollowPermissions(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.New(t, gatewaytest.Options{YAML: restrictedYAML})
@@ -223,10 +224,10 @@ func TestModelListsFollowPermissions(t *testing.T) {
 		key                       string
 		openai, anthropic, gemini []string
 	}{
-		{"sk-models-all-00001", []string{"m-a", "m-b", "m-c"}, []string{"m-b", "m-c"}, []string{"m-b", "m-c"}},
+		{"sk-models-all-00001", []string{"m-a", "m-b", "m-c"}, []string{"m-a", "m-b", "m-c"}, []string{"m-a", "m-b", "m-c"}},
 		{"sk-models-only-b-01", []string{"m-b"}, []string{"m-b"}, []string{"m-b"}},
-		{"sk-models-prov-0001", []string{"m-a"}, []string{}, []string{}},
-		{"sk-models-anth-0001", []string{}, []string{"m-b", "m-c"}, []string{}},
+		{"sk-models-prov-0001", []string{"m-a"}, []string{"m-a"}, []string{"m-a"}},
+		{"sk-models-anth-0001", []string{}, []string{"m-a", "m-b", "m-c"}, []string{}},
 		{"sk-models-user-0001", []string{"m-c"}, []string{"m-c"}, []string{"m-c"}},
 	}
 	for _, tt := range tests {
@@ -246,7 +247,8 @@ func TestModelListsFollowPermissions(t *testing.T) {
 		{"/v1/models/m-b", map[string]string{"x-api-key": "sk-models-anth-0001", "anthropic-version": "2023-06-01"}, 200},
 		{"/v1beta/models/m-b", map[string]string{"x-goog-api-key": "sk-models-all-00001"}, 200},
 		{"/v1beta/models/m-b", map[string]string{"x-goog-api-key": "sk-models-user-0001"}, 404},
-		{"/v1beta/models/m-a", map[string]string{"x-goog-api-key": "sk-models-all-00001"}, 404},
+		{"/v1beta/models/m-a", map[string]string{"x-goog-api-key": "sk-models-all-00001"}, 200},
+		{"/v1beta/models/m-a", map[string]string{"x-goog-api-key": "sk-models-anth-0001"}, 404},
 	} {
 		if status, v := get(c.path, c.header); status != c.status {
 			t.Errorf("GET %s with %v: %d, want %d: %v", c.path, c.header, status, c.status, v)

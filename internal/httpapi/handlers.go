@@ -7,6 +7,7 @@ import (
 	"aether/internal/jsonbody"
 	"aether/internal/llm"
 	"aether/internal/proxy"
+	"aether/internal/translate"
 	"aether/internal/upstream"
 )
 
@@ -79,7 +80,13 @@ func includesUsage(obj *jsonbody.Object) bool {
 }
 
 func (s *Server) openAIResponses(w http.ResponseWriter, r *http.Request) {
-	s.serveBodyRoute(w, r, dOpenAI, llm.OpGenerate, "/v1/responses")
+	in, _, held, ok := s.bodyRoute(w, r, dOpenAI, llm.OpGenerate, "/v1/responses")
+	if !ok {
+		return
+	}
+	defer s.bodies.release(held)
+	in.API = translate.OpenAIResponses
+	s.proxy.Serve(w, r, in)
 }
 
 func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {

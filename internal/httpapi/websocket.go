@@ -15,6 +15,7 @@ import (
 	"aether/internal/jsonbody"
 	"aether/internal/llm"
 	"aether/internal/proxy"
+	"aether/internal/translate"
 )
 
 // The Responses API over WebSocket (docs/wire-formats.md): a client such
@@ -197,6 +198,7 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 	ub := &upstreamBody{obj: body, model: model}
 	in.Body = ub.forModel
 	in.Path = fixedPath("/v1/responses")
+	in.API = translate.OpenAIResponses
 	start := time.Now()
 	func() {
 		// The proxy aborts a cut stream with http.ErrAbortHandler; over a

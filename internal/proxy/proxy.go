@@ -21,6 +21,7 @@ import (
 	"aether/internal/limits"
 	"aether/internal/llm"
 	"aether/internal/routing"
+	"aether/internal/translate"
 	"aether/internal/upstream"
 )
 
@@ -147,6 +148,10 @@ type Inbound struct {
 	RequestID string
 	Caller    *catalog.Caller
 	Dialect   llm.Dialect
+	// API is the client's API within its format (OpenAI Chat or
+	// Responses); empty means the format's main one (routing.ClientAPI).
+	// A candidate of another API is served by translation.
+	API       translate.API
 	Operation llm.Operation
 	Model     string
 	Stream    bool
@@ -195,7 +200,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, in *Inbound) {
 	if known {
 		affinityKey = p.affinity.Get(in.Caller.Key.ID, m.ID, now)
 	}
-	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
+	plan, err := routing.Select(snap, routing.Request{Caller: in.Caller, Model: in.Model, Format: in.Dialect.Format(), API: in.API, Now: now, AffinityKeyID: affinityKey}, p.breakers, p.cfg.Order)
 	switch {
 	case errors.Is(err, llm.ErrModelUnknown):
 		rt.refused("unknown_model")
@@ -328,6 +333,12 @@ func (p *Proxy) run(w http.ResponseWriter, r *http.Request, in *Inbound, snap *c
 		if tried >= p.cfg.MaxAttempts || ctx.Err() != nil {
 			break
 		}
+		if in.Operation == llm.OpCountTokens && c.UpstreamAPI == string(translate.OpenAIChat) {
+			// Chat Completions has no count endpoint: estimated, no call.
+			p.estimateTokens(w, in, c.UpstreamModel, st)
+			out.CandidateIndex = c.Index
+			return finish()
+		}
 		release := func() {}
 		if k := snap.ProviderKey(c.KeyID); p.limits != nil && k != nil {
 			rel, ok := p.limits.TryAcquire(c.KeyID, k.MaxConcurrent)
@@ -459,11 +470,36 @@ var errWait = errors.New("upstream too slow")
 func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound, m *catalog.Model, c llm.Candidate, st *state) attemptResult {
 	prov := st.snap.Provider(c.ProviderID)
 	key := st.snap.ProviderKey(c.KeyID)
-	if prov == nil || key == nil || prov.Endpoints[in.Dialect.Format()] == nil {
+	if prov == nil || key == nil {
 		return attemptResult{class: llm.ErrUpstreamOther}
 	}
-	ep := prov.Endpoints[in.Dialect.Format()]
-	body, injected := in.Body(c.UpstreamModel)
+	ep, api := routing.Endpoint(prov, in.Dialect.Format(), in.clientAPI())
+	if ep == nil || string(api) != c.UpstreamAPI {
+		return attemptResult{class: llm.ErrUpstreamOther}
+	}
+	var (
+		tx       *translation
+		body     []byte
+		injected bool
+		path     string
+		rawQuery = in.RawQuery
+		dialect  = in.Dialect
+	)
+	if api == "" {
+		body, injected = in.Body(c.UpstreamModel)
+		path = in.Path(c.UpstreamModel)
+	} else {
+		var err error
+		tx, body, path, rawQuery, err = translateRequest(in, api, cmp.Or(c.UpstreamModel, in.Model))
+		var te errTranslate
+		if errors.As(err, &te) {
+			if st.startRefused() {
+				return abandoned
+			}
+			return writeTranslateError(w, in.clientAPI(), te.e, st)
+		}
+		dialect = tx.dialect
+	}
 
 	// Deadline before the commit point: headers (and for a stream, its
 	// first event) must arrive within it.
@@ -477,8 +513,8 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	defer timer.Stop()
 
 	req, err := upstream.Build(actx, upstream.Request{
-		BaseURL: ep.BaseURL, Path: in.Path(c.UpstreamModel), RawQuery: in.RawQuery,
-		Client: in.Header, Extra: ep.Headers, Dialect: in.Dialect, Key: key.Secret, Body: body,
+		BaseURL: ep.BaseURL, Path: path, RawQuery: rawQuery,
+		Client: in.Header, Extra: ep.Headers, Dialect: dialect, Key: key.Secret, Body: body,
 	})
 	if err != nil {
 		return attemptResult{class: llm.ErrConnect}
@@ -513,14 +549,25 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 		if st.startRefused() {
 			return abandoned
 		}
-		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
+		if tx != nil {
+			errBody = tx.errorBody(resp.StatusCode, errBody)
+			w.Header().Set("Content-Type", "application/json")
+			copyHeader(w.Header(), resp.Header, "Retry-After")
+		} else {
+			copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
+		}
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(errBody)
 		st.out.Status, st.out.StatusCode, st.out.ErrorClass = llm.StatusFailed, resp.StatusCode, llm.ErrClientRequest
 		st.out.ErrorMessage = "upstream rejected the request"
 		return attemptResult{class: class, status: resp.StatusCode, relayed: true}
 	}
-	if in.Stream {
+	switch {
+	case tx != nil && in.Stream:
+		return p.relayTranslatedStream(ctx, actx, w, in, tx, resp, timer, failure, st)
+	case tx != nil:
+		return p.relayTranslatedBody(ctx, w, tx, resp, timer, failure, st)
+	case in.Stream:
 		return p.relayStream(ctx, actx, w, in, resp, injected, timer, failure, st)
 	}
 	return p.relayBody(ctx, w, in, resp, timer, failure, st)
