@@ -4,6 +4,7 @@
 package e2e_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -134,6 +135,7 @@ type stackOptions struct {
 	ownPostgres bool
 	env         map[string]string // extra API and worker environment
 	replicas    int               // API replicas and workers (default 1)
+	yaml        string            // configuration file (default stackYAML)
 }
 
 func freeAddr(t *testing.T) string {
@@ -179,7 +181,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	fs := httptest.NewServer(s.fake)
 	t.Cleanup(func() { s.fake.Close(); fs.Close() })
 	s.fakeURL = fs.URL
-	if err := os.WriteFile(s.dir+"/aether.yaml", []byte(stackYAML), 0o600); err != nil {
+	if err := os.WriteFile(s.dir+"/aether.yaml", []byte(cmp.Or(o.yaml, stackYAML)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.apiAddr, s.wrkAddr = freeAddr(t), freeAddr(t)

@@ -276,3 +276,33 @@ func TestPassthroughBesideTranslation(t *testing.T) {
 		t.Errorf("anthropic client went to %s", r[len(r)-1].Path)
 	}
 }
+
+// TestTranslatedGeminiArrayStream: a Gemini stream without alt=sse is one
+// JSON array, translated element by element.
+func TestTranslatedGeminiArrayStream(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{YAML: translateYAML})
+	resp := g.Post(t, "/v1beta/models/claude-sonnet-4-5:streamGenerateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
+		map[string]string{"x-goog-api-key": gatewaytest.Key})
+	var chunks []struct {
+		Candidates []struct {
+			Content struct{ Parts []struct{ Text string } }
+		}
+		UsageMetadata *struct{ PromptTokenCount int }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&chunks); err != nil {
+		t.Fatalf("not one JSON array: %v", err)
+	}
+	text := ""
+	for _, c := range chunks {
+		for _, cand := range c.Candidates {
+			for _, p := range cand.Content.Parts {
+				text += p.Text
+			}
+		}
+	}
+	if text != want || chunks[len(chunks)-1].UsageMetadata == nil || chunks[len(chunks)-1].UsageMetadata.PromptTokenCount != 35 {
+		t.Errorf("text %q, chunks %+v", text, chunks)
+	}
+	checkRecord(t, g, resp.Header.Get("X-Request-ID"), anthropicUsage, true)
+}
