@@ -49,7 +49,7 @@ func TestApplyDevConfigIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Models != 8 || first.GatewayKeys != 1 || first.Providers != 3 {
+	if first.Models != 10 || first.GatewayKeys != 1 || first.Providers != 4 {
 		t.Fatalf("summary %+v", first)
 	}
 	counts := map[string]int{}
