@@ -1,6 +1,7 @@
 # Aether. `make dev` runs the whole stack; `make test` runs every test.
 # Both build what they need first: the pinned Temporal CLI into bin/, and
-# (where missing) Debian's postgresql-15 server binaries.
+# (where missing) Debian's postgresql-15 server binaries; `make test` also
+# installs Debian's chromium for the console's browser test.
 
 GO               ?= go
 TEMPORAL_VERSION := v1.5.1
@@ -10,7 +11,7 @@ PG_BIN           := /usr/lib/postgresql/15/bin
 TEST_FLAGS       ?= -race
 TEST_TIMEOUT     ?= 60m
 
-.PHONY: dev prod-stack test check bench postgres fuzz clean-dev
+.PHONY: dev prod-stack test check bench postgres chromium fuzz clean-dev
 
 ## dev: start Postgres, Temporal (Web UI :8233), the simulated upstream, the worker and the API
 dev: bin/temporal postgres
@@ -24,8 +25,8 @@ prod-stack: bin/temporal-server postgres
 	$(GO) build -o .dev/bin/prodstack ./cmd/prodstack
 	./.dev/bin/prodstack
 
-## test: formatting, vet, staticcheck, then every test, against real Postgres and a real Temporal dev server
-test: check bin/temporal postgres
+## test: formatting, vet, staticcheck, then every test, against real Postgres, a real Temporal dev server and headless Chromium
+test: check bin/temporal postgres chromium
 	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
 ## check: formatting, vet and staticcheck
@@ -75,6 +76,14 @@ postgres:
 		echo "Installing Debian's postgresql-15 server binaries..."; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; fi; \
+	fi
+
+# Debian's chromium, which the console's browser test (internal/console) drives.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium..."; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; \
 	fi
 
 clean-dev:

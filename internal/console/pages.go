@@ -706,6 +706,11 @@ var funcs = template.FuncMap{
 			if p != nil {
 				return *p
 			}
+		case *bool:
+			if p != nil {
+				return *p
+			}
+			return true // absent: the default, active
 		case *seed.Decimal:
 			if p != nil {
 				return p.String()
@@ -725,7 +730,7 @@ var funcs = template.FuncMap{
 	"id":       func(id int64) string { return strconv.FormatInt(id, 10) },
 	"path":     url.PathEscape,
 	"statuses": func() []string { return []string{"pending", "streaming", "completed", "failed", "cancelled"} },
-	"formats":  func() []string { return []string{"openai", "anthropic", "gemini"} },
+	"formats":  func() []string { return []string{"openai", "openai-chat", "anthropic", "gemini"} },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
