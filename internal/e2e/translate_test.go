@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/toolloop"
 )
@@ -68,4 +70,20 @@ func TestTranslatedToolLoopsRecorded(t *testing.T) {
 	}
 	rows := s.waitRows(ids, 2*time.Minute)
 	checkSpend(t, s, rows)
+	// Each attempt's trace names the API its upstream was called with.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for id, c := range ids {
+		var api string
+		if err := conn.QueryRow(ctx, `SELECT coalesce(upstream_api, '') FROM request_attempts WHERE request_id = $1 AND outcome = 'success'`, id).Scan(&api); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]string{"deepseek-chat": "openai-chat", "claude-sonnet-4-5": "anthropic-messages"}[c.model]; api != want {
+			t.Errorf("%s (%s): attempt upstream_api %q, want %q", id, c.name, api, want)
+		}
+	}
 }

@@ -68,9 +68,9 @@ func insertPlan(ctx context.Context, tx pgx.Tx, requestID string, plan []llm.Can
 		if c.SkippedReason != "" {
 			outcome, reason = "skipped", c.SkippedReason
 		}
-		batch.Queue(`INSERT INTO request_attempts (request_id, seq, candidate_index, provider_id, endpoint_id, provider_key_id, upstream_model, outcome, skipped_reason)
-			VALUES ($1, $2, $2, $3, nullif($4, 0), $5, $6, $7, $8) ON CONFLICT (request_id, seq) DO NOTHING`,
-			requestID, c.Index, c.ProviderID, c.EndpointID, c.KeyID, c.UpstreamModel, outcome, reason)
+		batch.Queue(`INSERT INTO request_attempts (request_id, seq, candidate_index, provider_id, endpoint_id, provider_key_id, upstream_model, outcome, skipped_reason, upstream_api)
+			VALUES ($1, $2, $2, $3, nullif($4, 0), $5, $6, $7, $8, nullif($9, '')) ON CONFLICT (request_id, seq) DO NOTHING`,
+			requestID, c.Index, c.ProviderID, c.EndpointID, c.KeyID, c.UpstreamModel, outcome, reason, c.UpstreamAPI)
 	}
 	return interpretError(tx.SendBatch(ctx, batch).Close())
 }

@@ -161,17 +161,20 @@ type StatusChange struct {
 
 // AttemptDetail is one row of a request's trace.
 type AttemptDetail struct {
-	CandidateIndex int        `json:"candidate_index"`
-	Provider       *string    `json:"provider"`
-	ProviderKeyID  *int64     `json:"provider_key_id"`
-	KeyName        *string    `json:"key_name"`
-	UpstreamModel  *string    `json:"upstream_model"`
-	Outcome        string     `json:"outcome"`
-	SkippedReason  *string    `json:"skipped_reason"`
-	StatusCode     *int       `json:"status_code"`
-	ErrorClass     *string    `json:"error_class"`
-	LatencyMS      *int       `json:"latency_ms"`
-	StartedAt      *time.Time `json:"started_at"`
+	CandidateIndex int     `json:"candidate_index"`
+	Provider       *string `json:"provider"`
+	ProviderKeyID  *int64  `json:"provider_key_id"`
+	KeyName        *string `json:"key_name"`
+	UpstreamModel  *string `json:"upstream_model"`
+	// UpstreamAPI is the API a translated candidate called (issue 12);
+	// null for passthrough.
+	UpstreamAPI   *string    `json:"upstream_api"`
+	Outcome       string     `json:"outcome"`
+	SkippedReason *string    `json:"skipped_reason"`
+	StatusCode    *int       `json:"status_code"`
+	ErrorClass    *string    `json:"error_class"`
+	LatencyMS     *int       `json:"latency_ms"`
+	StartedAt     *time.Time `json:"started_at"`
 }
 
 // GetRequest returns one request with its usage, cost breakdown, status
@@ -204,7 +207,7 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*RequestDetail, erro
 	if d.FinishedAt != nil {
 		d.StatusHistory = append(d.StatusHistory, StatusChange{Status: d.Status, At: *d.FinishedAt})
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT a.candidate_index, p.name, a.provider_key_id, k.name, a.upstream_model, a.outcome,
+	rows, err := s.Pool.Query(ctx, `SELECT a.candidate_index, p.name, a.provider_key_id, k.name, a.upstream_model, a.upstream_api, a.outcome,
 		a.skipped_reason, a.status_code, a.error_class, a.latency_ms, a.started_at
 		FROM request_attempts a LEFT JOIN providers p ON p.id = a.provider_id LEFT JOIN provider_keys k ON k.id = a.provider_key_id
 		WHERE a.request_id = $1 ORDER BY a.seq`, id)
@@ -214,7 +217,7 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*RequestDetail, erro
 	defer rows.Close()
 	for rows.Next() {
 		var a AttemptDetail
-		if err := rows.Scan(&a.CandidateIndex, &a.Provider, &a.ProviderKeyID, &a.KeyName, &a.UpstreamModel, &a.Outcome,
+		if err := rows.Scan(&a.CandidateIndex, &a.Provider, &a.ProviderKeyID, &a.KeyName, &a.UpstreamModel, &a.UpstreamAPI, &a.Outcome,
 			&a.SkippedReason, &a.StatusCode, &a.ErrorClass, &a.LatencyMS, &a.StartedAt); err != nil {
 			return nil, err
 		}
