@@ -3,8 +3,9 @@ package llm
 // Format is a client-facing and upstream API wire format.
 type Format string
 
-// The API formats Aether speaks. A request is served only by endpoints of
-// its own format (same-format passthrough).
+// The API formats Aether speaks. A request passes through to an endpoint
+// of its own format, and is translated for one of another (issue 12,
+// routing.Endpoint).
 const (
 	FormatOpenAI    Format = "openai"
 	FormatAnthropic Format = "anthropic"
