@@ -261,6 +261,7 @@ func (s *Stack) start(ctx context.Context) error {
 Aether is running.
 
   Gateway      %s
+  Console      %s/console (log in with the admin token)
   Temporal UI  %s/namespaces/%s/workflows
   Demo key     %s
   Admin token  %s
@@ -275,7 +276,7 @@ Aether is running.
 Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini),
 and any other gpt-*, o[0-9]* (OpenAI), claude-* (Anthropic) or gemini-* (Gemini) name.
 A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`,
-		gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
+		gateway, gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
 		filepath.Join(o.DataDir, "env"), gateway, demoKey)
 	return nil
 }
