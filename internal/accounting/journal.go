@@ -148,6 +148,8 @@ type Journal struct {
 	// entries after the checkpoint up to it are that run's backlog.
 	recoveredThrough uint64
 	recoveredOpen    [][]byte
+	// lock holds the directory's lock (dirlock.go) until Close.
+	lock *os.File
 }
 
 // JournalStats are exported as metrics.
@@ -194,10 +196,16 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	j := &Journal{cfg: cfg, log: cmpLogger(cfg.Log), written: make(chan struct{}, 1),
 		closing: make(chan struct{}), done: make(chan struct{}), nextSeq: 1}
 	j.wake = sync.NewCond(&j.mu)
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j.lock = lock
 	if err := j.recover(); err != nil {
 		if j.seg != nil {
 			_ = j.seg.Close()
 		}
+		j.unlock()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	go j.writer()
@@ -518,10 +526,19 @@ func (j *Journal) Close() error {
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	defer j.unlock()
 	if j.seg != nil {
 		err := j.seg.Close()
 		j.seg = nil
 		return err
 	}
 	return nil
+}
+
+// unlock releases the directory's lock (closing its file drops the flock).
+func (j *Journal) unlock() {
+	if j.lock != nil {
+		_ = j.lock.Close()
+		j.lock = nil
+	}
 }

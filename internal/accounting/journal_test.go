@@ -597,3 +597,18 @@ func TestJournalMaxBytes(t *testing.T) {
 		t.Fatalf("Stats().Bytes = %d after shipping, want below the cap", b)
 	}
 }
+
+// TestJournalDirInUse: a second process (here a second open) cannot use a
+// journal directory that is open: two shippers on one journal would ship
+// and delete each other's entries. Closing the first frees it.
+func TestJournalDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	j := openJ(t, dir, JournalConfig{})
+	if _, err := OpenJournal(JournalConfig{Dir: dir}); err == nil || !strings.Contains(err.Error(), "AETHER_JOURNAL_DIR") {
+		t.Fatalf("second open of %s: %v, want an in-use error naming AETHER_JOURNAL_DIR", dir, err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openJ(t, dir, JournalConfig{}).Close()
+}
