@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"aether/internal/config"
 	"aether/internal/llm"
 	"aether/internal/testkit/fakeupstream"
 	"aether/internal/testkit/gatewaytest"
@@ -305,4 +306,32 @@ func TestTranslatedGeminiArrayStream(t *testing.T) {
 		t.Errorf("text %q, chunks %+v", text, chunks)
 	}
 	checkRecord(t, g, resp.Header.Get("X-Request-ID"), anthropicUsage, true)
+}
+
+// TestMixedPlanFailover: one plan mixes a translated candidate and a
+// passthrough one; when the first fails before the commit point the next
+// answers, as between candidates of one format.
+func TestMixedPlanFailover(t *testing.T) {
+	t.Parallel()
+	yaml := strings.Replace(translateYAML, "  - {name: gpt-4o-mini, routes: [{provider: p-openai}]}",
+		"  - {name: gpt-4o-mini, routes: [{provider: p-openai}]}\n  - {name: mixed, routes: [{provider: p-deepseek}, {provider: p-anthropic}]}", 1)
+	yaml = strings.Replace(yaml, "  - name: p-deepseek\n", "  - name: p-deepseek\n    priority: 1\n", 1)
+	g := gatewaytest.New(t, gatewaytest.Options{YAML: yaml, Fake: fakeupstream.Config{ByKey: map[string]fakeupstream.Knobs{"k-deepseek": {Status: 503}}},
+		Config: func(c *config.Config) { c.AffinityTTL = 0 }}) // each request starts with the translated candidate
+	for _, stream := range []string{"false", "true"} {
+		resp := g.Post(t, "/v1/messages", `{"model":"mixed","max_tokens":50,"stream":`+stream+`,"messages":[{"role":"user","content":"hi"}]}`,
+			map[string]string{"x-api-key": gatewaytest.Key, "anthropic-version": "2023-06-01"})
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(got), "msg_fake") {
+			t.Fatalf("stream %s: %d %s", stream, resp.StatusCode, got)
+		}
+		rec := g.Finished(t, resp.Header.Get("X-Request-ID"))
+		out := rec.Outcome
+		if len(out.Attempts) != 2 || out.Attempts[0].StatusCode != 503 || out.Usage != anthropicUsage {
+			t.Errorf("stream %s: attempts %+v usage %+v", stream, out.Attempts, out.Usage)
+		}
+		if rec.Plan[0].UpstreamAPI != "openai-chat" || rec.Plan[1].UpstreamAPI != "" {
+			t.Errorf("plan %+v", rec.Plan)
+		}
+	}
 }
