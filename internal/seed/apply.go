@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"aether/internal/llm"
+	"aether/internal/routing"
 	"aether/internal/store"
 )
 
@@ -132,6 +133,16 @@ func ApplyModel(ctx context.Context, tx *store.Tx, m Model) (int64, error) {
 		pid, err := resolve(ctx, "provider", r.Provider, tx.ProviderID)
 		if err != nil {
 			return 0, err
+		}
+		// Every client API must reach the provider, by passthrough or a
+		// built translation (issue 12); the YAML validator checks the
+		// file's own providers, this the stored ones (admin API).
+		formats, err := tx.EndpointFormats(ctx, pid)
+		if err != nil {
+			return 0, err
+		}
+		if err := routing.CheckEndpoints(formats); err != nil {
+			return 0, &ApplyError{Field: "routes", Message: fmt.Sprintf("provider %q: %v", r.Provider, err)}
 		}
 		if err := tx.UpsertModelRoute(ctx, store.ModelRoute{ModelID: id, ProviderID: pid, UpstreamModel: r.UpstreamModel, Active: true}); err != nil {
 			return 0, fmt.Errorf("model %q route to %q: %w", m.Name, r.Provider, err)

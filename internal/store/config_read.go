@@ -272,6 +272,19 @@ func (tx *Tx) ProviderID(ctx context.Context, name string) (int64, error) {
 	return lookupID(ctx, tx.q, `SELECT id FROM providers WHERE name = $1`, name)
 }
 
+// EndpointFormats returns the formats of a provider's endpoints inside the
+// transaction, each once, in llm.EndpointFormats order (issue 12: a route
+// to the provider must serve every client API).
+func (tx *Tx) EndpointFormats(ctx context.Context, providerID int64) ([]llm.Format, error) {
+	return collectArgs(ctx, tx.q, `SELECT DISTINCT api_format, array_position(ARRAY['openai', 'openai-chat', 'anthropic', 'gemini'], api_format)
+		FROM endpoints WHERE provider_id = $1 ORDER BY 2`, func(r pgx.Rows) (llm.Format, error) {
+		var f string
+		var pos *int
+		err := r.Scan(&f, &pos)
+		return llm.Format(f), err
+	}, providerID)
+}
+
 // ModelID returns the ID of the model called name or, failing that, of the
 // model that has name as an alias.
 func (tx *Tx) ModelID(ctx context.Context, name string) (int64, error) {
