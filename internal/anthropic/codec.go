@@ -44,43 +44,73 @@ type blockJSON struct {
 	Thinking  string          `json:"thinking"`
 	Signature string          `json:"signature"`
 	Data      string          `json:"data"`
+	blocks    parsedBlocks    // Content's, when readRequest read them
 }
 
 type requestJSON struct {
-	Model    string          `json:"model"`
-	System   json.RawMessage `json:"system"`
-	Messages []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	} `json:"messages"`
-	Tools []struct {
-		Type        string          `json:"type"`
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		InputSchema json.RawMessage `json:"input_schema"`
-	} `json:"tools"`
-	ToolChoice *struct {
-		Type                   string `json:"type"`
-		Name                   string `json:"name"`
-		DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
-	} `json:"tool_choice"`
-	MaxTokens     int64    `json:"max_tokens"`
-	Temperature   *float64 `json:"temperature"`
-	TopP          *float64 `json:"top_p"`
-	StopSequences []string `json:"stop_sequences"`
-	Stream        bool     `json:"stream"`
-	Metadata      *struct {
-		UserID string `json:"user_id"`
-	} `json:"metadata"`
-	Thinking *struct {
-		Type         string `json:"type"`
-		BudgetTokens int64  `json:"budget_tokens"`
-	} `json:"thinking"`
-	OutputConfig *struct {
-		Effort string            `json:"effort"`
-		Format *outputFormatJSON `json:"format"`
-	} `json:"output_config"`
-	OutputFormat *outputFormatJSON `json:"output_format"` // structured-outputs beta
+	Model         string            `json:"model"`
+	System        json.RawMessage   `json:"system"`
+	Messages      []messageJSON     `json:"messages"`
+	Tools         []toolJSON        `json:"tools"`
+	ToolChoice    *toolChoiceJSON   `json:"tool_choice"`
+	MaxTokens     int64             `json:"max_tokens"`
+	Temperature   *float64          `json:"temperature"`
+	TopP          *float64          `json:"top_p"`
+	StopSequences []string          `json:"stop_sequences"`
+	Stream        bool              `json:"stream"`
+	Metadata      *metadataJSON     `json:"metadata"`
+	Thinking      *thinkingJSON     `json:"thinking"`
+	OutputConfig  *outputConfigJSON `json:"output_config"`
+	OutputFormat  *outputFormatJSON `json:"output_format"` // structured-outputs beta
+	systemBlocks  parsedBlocks      // System's, when readRequest read them
+}
+
+type messageJSON struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+	blocks  parsedBlocks    // Content's blocks, when readRequest read them
+}
+
+// parsedBlocks are content blocks readRequest decoded in its one scan,
+// so the content is not scanned again.
+type parsedBlocks struct {
+	ok     bool
+	blocks []blockJSON
+}
+
+// content decodes raw, or takes the blocks readRequest decoded.
+func (p *parsedBlocks) content(raw json.RawMessage) ([]canon.Block, error) {
+	if p.ok {
+		return decodeBlocks(p.blocks)
+	}
+	return decodeContent(raw)
+}
+
+type toolJSON struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+type toolChoiceJSON struct {
+	Type                   string `json:"type"`
+	Name                   string `json:"name"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
+}
+
+type metadataJSON struct {
+	UserID string `json:"user_id"`
+}
+
+type thinkingJSON struct {
+	Type         string `json:"type"`
+	BudgetTokens int64  `json:"budget_tokens"`
+}
+
+type outputConfigJSON struct {
+	Effort string            `json:"effort"`
+	Format *outputFormatJSON `json:"format"`
 }
 
 type outputFormatJSON struct {
@@ -95,20 +125,27 @@ func invalid(msg string) error {
 // DecodeRequest reads a Messages API request body.
 func (Codec) DecodeRequest(body []byte) (*canon.Request, error) {
 	var in requestJSON
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, invalid("invalid request body: " + err.Error())
+	if !readRequest(body, &in) {
+		in = requestJSON{}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, invalid("invalid request body: " + err.Error())
+		}
 	}
+	return in.canon()
+}
+
+func (in *requestJSON) canon() (*canon.Request, error) {
 	r := &canon.Request{
 		Model: in.Model, MaxTokens: in.MaxTokens, Temperature: in.Temperature, TopP: in.TopP,
 		Stop: in.StopSequences, Stream: in.Stream, StreamUsage: in.Stream,
 	}
 	var err error
-	if r.System, err = decodeContent(in.System); err != nil {
+	if r.System, err = in.systemBlocks.content(in.System); err != nil {
 		return nil, err
 	}
 	r.System = onlyText(r.System)
 	for _, m := range in.Messages {
-		blocks, err := decodeContent(m.Content)
+		blocks, err := m.blocks.content(m.Content)
 		if err != nil {
 			return nil, err
 		}
@@ -204,10 +241,17 @@ func decodeContent(raw json.RawMessage) ([]canon.Block, error) {
 		}
 		return []canon.Block{{Type: canon.BlockText, Text: s}}, nil
 	}
-	var in []blockJSON
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, invalid("invalid content: " + err.Error())
+	in, ok := readBlocks(raw)
+	if !ok {
+		in = nil
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, invalid("invalid content: " + err.Error())
+		}
 	}
+	return decodeBlocks(in)
+}
+
+func decodeBlocks(in []blockJSON) ([]canon.Block, error) {
 	out := make([]canon.Block, 0, len(in))
 	for _, b := range in {
 		cb, ok, err := decodeBlock(b)
@@ -245,7 +289,7 @@ func decodeBlock(b blockJSON) (canon.Block, bool, error) {
 		}
 		return canon.Block{Type: canon.BlockToolCall, ID: b.ID, Name: b.Name, Arguments: args}, true, nil
 	case "tool_result":
-		content, err := decodeContent(b.Content)
+		content, err := b.blocks.content(b.Content)
 		if err != nil {
 			return canon.Block{}, false, err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"aether/internal/canon"
+	"aether/internal/canon/jsontext"
 	"aether/internal/llm"
 )
 
@@ -438,7 +439,251 @@ func (ChatCodec) EncodeRequest(r *canon.Request) ([]byte, error) {
 			out.ReasoningEffort = effortFor(rs.BudgetTokens)
 		}
 	}
-	return json.Marshal(out)
+	return out.appendJSON(make([]byte, 0, requestSize(r)))
+}
+
+// requestSize guesses the encoded size of a request, to allocate the
+// output once.
+func requestSize(r *canon.Request) int {
+	n := 512
+	for _, b := range r.System {
+		n += len(b.Text)
+	}
+	for _, m := range r.Messages {
+		n += blocksSize(m.Content)
+	}
+	for _, t := range r.Tools {
+		n += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
+	}
+	return n + n/8 // escapes
+}
+
+func blocksSize(blocks []canon.Block) int {
+	n := 32
+	for _, b := range blocks {
+		n += 48 + len(b.Text) + len(b.Data) + len(b.URL) + len(b.MediaType) + len(b.ID) + len(b.Name) + len(b.Arguments) + blocksSize(b.Content)
+	}
+	return n
+}
+
+// appendJSON writes the request as json.Marshal would, byte for byte
+// (the golden files pin it), without reflection (issue 12's CPU budget).
+func (o *chatRequestOut) appendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, `{"model":`...)
+	b = jsontext.AppendString(b, o.Model)
+	b = append(b, `,"messages":`...)
+	if o.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range o.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = o.Messages[i].appendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(o.Tools) > 0 {
+		b = append(b, `,"tools":[`...)
+		for i, t := range o.Tools {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = jsontext.AppendString(b, t.Type)
+			b = append(b, `,"function":{"name":`...)
+			b = jsontext.AppendString(b, t.Function.Name)
+			if t.Function.Description != "" {
+				b = append(b, `,"description":`...)
+				b = jsontext.AppendString(b, t.Function.Description)
+			}
+			if len(t.Function.Parameters) > 0 {
+				b = append(b, `,"parameters":`...)
+				if b, err = jsontext.AppendRaw(b, t.Function.Parameters); err != nil {
+					return nil, err
+				}
+			}
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	switch tc := o.ToolChoice.(type) {
+	case nil:
+	case string:
+		b = append(b, `,"tool_choice":`...)
+		b = jsontext.AppendString(b, tc)
+	case chatNamedChoice:
+		b = append(b, `,"tool_choice":{"type":`...)
+		b = jsontext.AppendString(b, tc.Type)
+		b = append(b, `,"function":{"name":`...)
+		b = jsontext.AppendString(b, tc.Function.Name)
+		b = append(b, "}}"...)
+	default:
+		return nil, errors.New("openai: unexpected tool_choice")
+	}
+	if o.ParallelToolCalls != nil {
+		b = append(b, `,"parallel_tool_calls":`...)
+		b = jsontext.AppendBool(b, *o.ParallelToolCalls)
+	}
+	if o.MaxCompletionTokens != 0 {
+		b = append(b, `,"max_completion_tokens":`...)
+		b = jsontext.AppendInt(b, o.MaxCompletionTokens)
+	}
+	if o.Temperature != nil {
+		b = append(b, `,"temperature":`...)
+		if b, err = jsontext.AppendFloat(b, *o.Temperature); err != nil {
+			return nil, err
+		}
+	}
+	if o.TopP != nil {
+		b = append(b, `,"top_p":`...)
+		if b, err = jsontext.AppendFloat(b, *o.TopP); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.Stop) > 0 {
+		b = append(b, `,"stop":[`...)
+		for i, s := range o.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsontext.AppendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if o.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	if o.StreamOptions != nil {
+		b = append(b, `,"stream_options":{"include_usage":`...)
+		b = jsontext.AppendBool(b, o.StreamOptions.IncludeUsage)
+		b = append(b, '}')
+	}
+	if f := o.ResponseFormat; f != nil {
+		b = append(b, `,"response_format":{"type":`...)
+		b = jsontext.AppendString(b, f.Type)
+		if s := f.JSONSchema; s != nil {
+			b = append(b, `,"json_schema":{"name":`...)
+			b = jsontext.AppendString(b, s.Name)
+			if len(s.Schema) > 0 {
+				b = append(b, `,"schema":`...)
+				if b, err = jsontext.AppendRaw(b, s.Schema); err != nil {
+					return nil, err
+				}
+			}
+			if s.Strict != nil {
+				b = append(b, `,"strict":`...)
+				b = jsontext.AppendBool(b, *s.Strict)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if o.ReasoningEffort != "" {
+		b = append(b, `,"reasoning_effort":`...)
+		b = jsontext.AppendString(b, o.ReasoningEffort)
+	}
+	if o.User != "" {
+		b = append(b, `,"user":`...)
+		b = jsontext.AppendString(b, o.User)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON writes the message as json.Marshal would.
+func (m *chatMessageOut) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"role":`...)
+	b = jsontext.AppendString(b, m.Role)
+	b = append(b, `,"content":`...)
+	switch c := m.Content.(type) {
+	case nil:
+		b = append(b, "null"...)
+	case string:
+		b = jsontext.AppendString(b, c)
+	case []chatPartOut:
+		if c == nil {
+			b = append(b, "null"...)
+			break
+		}
+		b = append(b, '[')
+		for i, p := range c {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = jsontext.AppendString(b, p.Type)
+			if p.Text != "" {
+				b = append(b, `,"text":`...)
+				b = jsontext.AppendString(b, p.Text)
+			}
+			if p.ImageURL != nil {
+				b = append(b, `,"image_url":{"url":`...)
+				b = jsontext.AppendString(b, p.ImageURL.URL)
+				b = append(b, '}')
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	default:
+		return nil, errors.New("openai: unexpected message content")
+	}
+	if m.ReasoningContent != "" {
+		b = append(b, `,"reasoning_content":`...)
+		b = jsontext.AppendString(b, m.ReasoningContent)
+	}
+	if len(m.ToolCalls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i, tc := range m.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			sep := false
+			if tc.Index != nil {
+				b = append(b, `"index":`...)
+				b = jsontext.AppendInt(b, int64(*tc.Index))
+				sep = true
+			}
+			if tc.ID != "" {
+				if sep {
+					b = append(b, ',')
+				}
+				b = append(b, `"id":`...)
+				b = jsontext.AppendString(b, tc.ID)
+				sep = true
+			}
+			if tc.Type != "" {
+				if sep {
+					b = append(b, ',')
+				}
+				b = append(b, `"type":`...)
+				b = jsontext.AppendString(b, tc.Type)
+				sep = true
+			}
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, `"function":{`...)
+			if tc.Function.Name != "" {
+				b = append(b, `"name":`...)
+				b = jsontext.AppendString(b, tc.Function.Name)
+				b = append(b, ',')
+			}
+			b = append(b, `"arguments":`...)
+			b = jsontext.AppendString(b, tc.Function.Arguments)
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	if m.ToolCallID != "" {
+		b = append(b, `,"tool_call_id":`...)
+		b = jsontext.AppendString(b, m.ToolCallID)
+	}
+	return append(b, '}'), nil
 }
 
 func joinText(blocks []canon.Block) string {
@@ -521,23 +766,267 @@ func chatFinish(s canon.StopReason) string {
 }
 
 type chatResponseJSON struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index        int             `json:"index"`
-		Message      chatMessageJSON `json:"message"`
-		FinishReason string          `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *usageJSON `json:"usage"`
+	ID      string           `json:"id"`
+	Object  string           `json:"object"`
+	Model   string           `json:"model"`
+	Choices []chatChoiceJSON `json:"choices"`
+	Usage   *usageJSON       `json:"usage"`
+}
+
+type chatChoiceJSON struct {
+	Index        int             `json:"index"`
+	Message      chatMessageJSON `json:"message"`
+	FinishReason string          `json:"finish_reason"`
+}
+
+// readChatResponse decodes a chat.completion body in one scan
+// (internal/canon/jsontext), filling what json.Unmarshal would fill, or
+// gives false for a body it does not read exactly as json.Unmarshal does
+// (a duplicate key, null other than in content, a type mismatch, a
+// syntax error): the caller then uses json.Unmarshal.
+func readChatResponse(body []byte, in *chatResponseJSON) bool {
+	var r jsontext.Reader
+	r.Reset(body)
+	var seen uint32
+	for key := range r.Object() {
+		switch string(key) {
+		case "id":
+			if chatOnce(&r, &seen, 1<<0) {
+				in.ID = r.String()
+			}
+		case "object":
+			if chatOnce(&r, &seen, 1<<1) {
+				in.Object = r.String()
+			}
+		case "model":
+			if chatOnce(&r, &seen, 1<<2) {
+				in.Model = r.String()
+			}
+		case "choices":
+			if chatOnce(&r, &seen, 1<<3) {
+				in.Choices = make([]chatChoiceJSON, 0, 1)
+				for range r.Array() {
+					var c chatChoiceJSON
+					readChatChoice(&r, &c)
+					in.Choices = append(in.Choices, c)
+				}
+			}
+		case "usage":
+			if chatOnce(&r, &seen, 1<<4) {
+				in.Usage = &usageJSON{}
+				readUsage(&r, in.Usage)
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+	return r.End()
+}
+
+// chatOnce fails on a duplicate key or a null value (json.Unmarshal merges
+// the one and skips the other).
+func chatOnce(r *jsontext.Reader, seen *uint32, bit uint32) bool {
+	if *seen&bit != 0 || r.IsNull() {
+		r.Fail()
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
+func readChatChoice(r *jsontext.Reader, c *chatChoiceJSON) {
+	var seen uint32
+	for key := range r.Object() {
+		switch string(key) {
+		case "index":
+			if chatOnce(r, &seen, 1<<0) {
+				n := r.Int64()
+				if int64(int(n)) != n {
+					r.Fail()
+				}
+				c.Index = int(n)
+			}
+		case "message":
+			if chatOnce(r, &seen, 1<<1) {
+				readChatMessage(r, &c.Message)
+			}
+		case "finish_reason":
+			if chatOnce(r, &seen, 1<<2) {
+				c.FinishReason = r.String()
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+}
+
+func readChatMessage(r *jsontext.Reader, m *chatMessageJSON) {
+	var seen uint32
+	for key := range r.Object() {
+		switch string(key) {
+		case "role":
+			if chatOnce(r, &seen, 1<<0) {
+				m.Role = r.String()
+			}
+		case "content":
+			if seen&(1<<1) != 0 {
+				r.Fail()
+			}
+			seen |= 1 << 1
+			m.Content = r.Raw() // null included, as json.RawMessage keeps it
+		case "reasoning_content":
+			if chatOnce(r, &seen, 1<<2) {
+				m.ReasoningContent = r.String()
+			}
+		case "reasoning":
+			if chatOnce(r, &seen, 1<<3) {
+				m.Reasoning = r.String()
+			}
+		case "refusal":
+			if chatOnce(r, &seen, 1<<4) {
+				m.Refusal = r.String()
+			}
+		case "tool_calls":
+			if chatOnce(r, &seen, 1<<5) {
+				m.ToolCalls = make([]chatToolCallJSON, 0, 2)
+				for range r.Array() {
+					var tc chatToolCallJSON
+					readChatToolCall(r, &tc)
+					m.ToolCalls = append(m.ToolCalls, tc)
+				}
+			}
+		case "tool_call_id":
+			if chatOnce(r, &seen, 1<<6) {
+				m.ToolCallID = r.String()
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+}
+
+func readChatToolCall(r *jsontext.Reader, tc *chatToolCallJSON) {
+	var seen uint32
+	for key := range r.Object() {
+		switch string(key) {
+		case "index":
+			if chatOnce(r, &seen, 1<<0) {
+				n := r.Int64()
+				if int64(int(n)) != n {
+					r.Fail()
+				}
+				i := int(n)
+				tc.Index = &i
+			}
+		case "id":
+			if chatOnce(r, &seen, 1<<1) {
+				tc.ID = r.String()
+			}
+		case "type":
+			if chatOnce(r, &seen, 1<<2) {
+				tc.Type = r.String()
+			}
+		case "function":
+			if chatOnce(r, &seen, 1<<3) {
+				var fseen uint32
+				for key := range r.Object() {
+					switch string(key) {
+					case "name":
+						if chatOnce(r, &fseen, 1<<0) {
+							tc.Function.Name = r.String()
+						}
+					case "arguments":
+						if chatOnce(r, &fseen, 1<<1) {
+							tc.Function.Arguments = r.String()
+						}
+					default:
+						r.SkipUnknown(key)
+					}
+				}
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+}
+
+// readUsage reads Chat's and Responses' usage members.
+func readUsage(r *jsontext.Reader, u *usageJSON) {
+	var seen uint32
+	detail := func(bit uint32, name string) *int64 {
+		if !chatOnce(r, &seen, bit) {
+			return nil
+		}
+		var v int64
+		var dseen uint32
+		for key := range r.Object() {
+			if string(key) == name {
+				if chatOnce(r, &dseen, 1) {
+					v = r.Int64()
+				}
+				continue
+			}
+			r.SkipUnknown(key)
+		}
+		return &v
+	}
+	for key := range r.Object() {
+		switch string(key) {
+		case "prompt_tokens":
+			if chatOnce(r, &seen, 1<<0) {
+				u.PromptTokens = r.Int64()
+			}
+		case "completion_tokens":
+			if chatOnce(r, &seen, 1<<1) {
+				u.CompletionTokens = r.Int64()
+			}
+		case "input_tokens":
+			if chatOnce(r, &seen, 1<<2) {
+				u.InputTokens = r.Int64()
+			}
+		case "output_tokens":
+			if chatOnce(r, &seen, 1<<3) {
+				u.OutputTokens = r.Int64()
+			}
+		case "prompt_tokens_details":
+			if v := detail(1<<4, "cached_tokens"); v != nil {
+				u.PromptTokensDetails = &struct {
+					CachedTokens int64 `json:"cached_tokens"`
+				}{*v}
+			}
+		case "input_tokens_details":
+			if v := detail(1<<5, "cached_tokens"); v != nil {
+				u.InputTokensDetails = &struct {
+					CachedTokens int64 `json:"cached_tokens"`
+				}{*v}
+			}
+		case "completion_tokens_details":
+			if v := detail(1<<6, "reasoning_tokens"); v != nil {
+				u.CompletionTokensDetails = &struct {
+					ReasoningTokens int64 `json:"reasoning_tokens"`
+				}{*v}
+			}
+		case "output_tokens_details":
+			if v := detail(1<<7, "reasoning_tokens"); v != nil {
+				u.OutputTokensDetails = &struct {
+					ReasoningTokens int64 `json:"reasoning_tokens"`
+				}{*v}
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
 }
 
 // DecodeResponse reads a chat.completion body; only the first choice is
 // kept.
 func (ChatCodec) DecodeResponse(body []byte) (*canon.Response, error) {
 	var in chatResponseJSON
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
+	if !readChatResponse(body, &in) {
+		in = chatResponseJSON{}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, err
+		}
 	}
 	if len(in.Choices) == 0 {
 		return nil, errors.New("openai: chat completion without choices")

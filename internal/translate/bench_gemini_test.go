@@ -21,16 +21,12 @@ func BenchmarkGeminiToChat(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(req) + len(resp)))
-	b.ReportAllocs()
-	start := cpuTime()
-	defer func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }()
-	for b.Loop() {
+	measure(b, len(req)+len(resp), func() {
 		if _, _, err := translate.Request(translate.Gemini, translate.OpenAIChat, req, "gpt-5"); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := translate.Response(translate.Gemini, translate.OpenAIChat, resp); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }

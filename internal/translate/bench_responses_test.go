@@ -22,16 +22,12 @@ func BenchmarkResponsesToAnthropic(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(req) + len(resp)))
-	b.ReportAllocs()
-	start := cpuTime()
-	defer func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }()
-	for b.Loop() {
+	measure(b, len(req)+len(resp), func() {
 		if _, _, err := translate.Request(translate.OpenAIResponses, translate.AnthropicMessages, req, "claude-sonnet-4-5"); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := translate.Response(translate.OpenAIResponses, translate.AnthropicMessages, resp); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
