@@ -100,6 +100,9 @@ func TestTranslatedToolLoops(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range g.Fake.Requests() {
 		seen[r.Path] = true
+		if strings.HasPrefix(r.Path, "/v1/messages") && r.Header.Get("Anthropic-Version") == "" {
+			t.Errorf("request to Anthropic without anthropic-version: %s %s", r.Path, r.Header)
+		}
 	}
 	for _, tt := range tests {
 		found := false

@@ -519,6 +519,9 @@ func (p *Proxy) attempt(ctx context.Context, w http.ResponseWriter, in *Inbound,
 	if err != nil {
 		return attemptResult{class: llm.ErrConnect}
 	}
+	if tx != nil {
+		tx.headers(req.Header)
+	}
 	// failure classifies an error before the commit point (the facts are
 	// gathered here; upstream.ClassifyStop names the class).
 	failure := func() attemptResult {

@@ -158,6 +158,19 @@ func keepMembers(body []byte, names ...string) []byte {
 	return out
 }
 
+// anthropicVersion is the Messages API version a translated request asks
+// for when neither the client nor the endpoint's headers name one:
+// Anthropic refuses a request without the header.
+const anthropicVersion = "2023-06-01"
+
+// headers completes a translated request's headers with what the upstream
+// API requires and a client of another format does not send.
+func (tx *translation) headers(h http.Header) {
+	if tx.upstream == translate.AnthropicMessages && h.Get("Anthropic-Version") == "" {
+		h.Set("Anthropic-Version", anthropicVersion)
+	}
+}
+
 // writeTranslateError answers a client body the translation refused.
 func writeTranslateError(w http.ResponseWriter, client translate.API, e *canon.Error, st *state) attemptResult {
 	status := cmp.Or(e.Status, http.StatusBadRequest)
@@ -222,13 +235,21 @@ func (p *Proxy) estimateTokens(w http.ResponseWriter, in *Inbound, upstreamModel
 	st.out.FirstByte = p.now().Sub(st.start)
 }
 
+// translateBodyLimit bounds a non-stream answer read whole to be
+// translated (passthrough relays any size in constant memory); no model
+// answer comes near it.
+const translateBodyLimit = 64 << 20
+
 // relayTranslatedBody reads a 2xx non-stream answer whole, records its
 // usage as the upstream reports it, and writes it in the client's format.
 func (p *Proxy) relayTranslatedBody(ctx context.Context, w http.ResponseWriter, tx *translation, resp *http.Response,
 	timer *time.Timer, failure func() attemptResult, st *state) attemptResult {
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, translateBodyLimit+1))
 	if err != nil {
 		return failure()
+	}
+	if len(body) > translateBodyLimit {
+		return attemptResult{class: llm.ErrUpstreamOther, status: resp.StatusCode}
 	}
 	if upstream.LooksLikeHTML(resp.Header.Get("Content-Type"), body[:min(len(body), 512)]) {
 		return attemptResult{class: llm.ErrHTMLPage, status: resp.StatusCode}
