@@ -195,6 +195,28 @@ func TestConsoleSecurity(t *testing.T) {
 		}
 	})
 
+	t.Run("edits through the admin API", func(t *testing.T) {
+		c.do("GET", "/console/users?edit=tester", nil)
+		if st, _, _ := c.do("POST", "/console/users", url.Values{"csrf": {c.csrf}, "edit": {"tester"}, "name": {"tester"}, "rpm_limit": {"4242"}}); st != http.StatusSeeOther {
+			t.Fatalf("edit user: %d", st)
+		}
+		if _, _, body := c.do("GET", "/console/users", nil); !strings.Contains(body, "4242") {
+			t.Error("the user's new limit is not shown")
+		}
+		st, _, body := c.do("POST", "/console/users", url.Values{"csrf": {c.csrf}, "edit": {"tester"}, "name": {"tester"}, "rpm_limit": {"lots"}})
+		if st != http.StatusBadRequest || !strings.Contains(body, `data-field="rpm_limit"`) {
+			t.Errorf("a bad limit: %d, no error beside rpm_limit", st)
+		}
+		c.do("GET", "/console/models?edit=gpt-4o-mini", nil)
+		if st, _, _ := c.do("POST", "/console/models", url.Values{"csrf": {c.csrf}, "edit": {"gpt-4o-mini"}, "name": {"gpt-4o-mini"},
+			"aliases": {"mini-alias-7"}, "routes[0].provider": {"p-openai"}}); st != http.StatusSeeOther {
+			t.Fatalf("edit model: %d", st)
+		}
+		if _, _, body := c.do("GET", "/console/models", nil); !strings.Contains(body, "mini-alias-7") {
+			t.Error("the model's new alias is not shown")
+		}
+	})
+
 	t.Run("logout ends the session", func(t *testing.T) {
 		jar := c.hc.Jar
 		u, _ := url.Parse(g.URL + "/console/")

@@ -461,6 +461,7 @@ type modelsData struct {
 	Prices    []seed.Price
 	Providers []seed.Provider
 	Imported  string
+	Edit      string // the model the form changes, if any
 }
 
 func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, st *formState, imported string) {
@@ -478,14 +479,33 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, st *formSta
 		}
 	}
 	d.Models, d.Prices, d.Providers, d.Imported = m.Models, p.Prices, pr.Providers, imported
+	for _, mod := range d.Models {
+		if mod.Name == r.URL.Query().Get("edit") {
+			d.Edit = mod.Name
+			if st == nil {
+				st = &formState{Name: "model", Values: map[string]string{"name": mod.Name, "aliases": strings.Join(mod.Aliases, ", ")}}
+				if len(mod.Routes) > 0 {
+					st.Values["routes[0].provider"] = mod.Routes[0].Provider
+					st.Values["routes[0].upstream_model"] = mod.Routes[0].UpstreamModel
+				}
+			}
+		}
+	}
 	c.render(w, r, http.StatusOK, "models", view{Title: "Models and prices", Form: st, Data: d})
 }
 
 func (c *Console) models(w http.ResponseWriter, r *http.Request) { c.modelsPage(w, r, nil, "") }
 
+// createModel creates a model, or replaces one when the form edits it
+// (its first route only: a model with more routes is changed through the
+// admin API or the configuration file).
 func (c *Console) createModel(w http.ResponseWriter, r *http.Request) {
-	c.submit(w, r, "model", http.MethodPost, "/models", modelFields, "", "/console/models",
-		func(st *formState) { c.modelsPage(w, r, st, "") })
+	again := func(st *formState) { c.modelsPage(w, r, st, "") }
+	if orig := r.PostFormValue("edit"); orig != "" {
+		c.submit(w, r, "model", http.MethodPut, "/models/"+esc(orig), modelFields, "", "/console/models", again)
+		return
+	}
+	c.submit(w, r, "model", http.MethodPost, "/models", modelFields, "", "/console/models", again)
 }
 
 func (c *Console) deleteModel(w http.ResponseWriter, r *http.Request) {
