@@ -40,6 +40,7 @@ const (
 	attrAttempts       = attribute.Key("aether.attempts")
 	attrKeyID          = attribute.Key("aether.provider_key.id")
 	attrAttemptOutcome = attribute.Key("aether.attempt.outcome")
+	attrUpstreamAPI    = attribute.Key("aether.upstream_api")
 )
 
 // reqTrace is the request span; nil when tracing is off, and every method
@@ -136,8 +137,12 @@ func (t *reqTrace) attempt(ctx context.Context, c llm.Candidate) (context.Contex
 	if t == nil {
 		return ctx, nil
 	}
-	return t.tracer.Start(ctx, "attempt "+c.Provider, trace.WithSpanKind(trace.SpanKindClient),
+	ctx, span := t.tracer.Start(ctx, "attempt "+c.Provider, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attrProvider.String(c.Provider), attrKeyID.Int64(c.KeyID), attrRequestModel.String(c.UpstreamModel)))
+	if c.UpstreamAPI != "" {
+		span.SetAttributes(attrUpstreamAPI.String(c.UpstreamAPI))
+	}
+	return ctx, span
 }
 
 // endAttempt records how an attempt ended and ends its span.
