@@ -3,6 +3,7 @@ package jsontext
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,22 @@ func TestAppendFloat(t *testing.T) {
 		if err != nil || string(got) != string(want) {
 			t.Errorf("AppendFloat(%v) = %s, json.Marshal %s", f, got, want)
 		}
+	}
+}
+
+// TestDepth: nesting is limited from the top of the body, as in
+// encoding/json, not from where a skip starts.
+func TestDepth(t *testing.T) {
+	deep := []byte(`{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`)
+	if json.Valid(deep) {
+		t.Fatal("encoding/json accepts the nesting; the test needs more")
+	}
+	var r Reader
+	r.Reset(deep)
+	for range r.Object() {
+		r.Skip()
+	}
+	if r.End() {
+		t.Fatal("Reader read nesting encoding/json refuses")
 	}
 }

@@ -26,9 +26,10 @@ const maxDepth = 10000
 // nothing; Reset gives it a body. After a failure every method returns
 // zero values and Failed reports true.
 type Reader struct {
-	b   []byte
-	i   int
-	bad bool
+	b     []byte
+	i     int
+	depth int // objects and arrays open
+	bad   bool
 }
 
 // Reset starts reading b.
@@ -82,9 +83,10 @@ func (r *Reader) expect(c byte) bool {
 // input.
 func (r *Reader) Object() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		if !r.expect('{') {
+		if !r.expect('{') || !r.enter() {
 			return
 		}
+		defer r.leave()
 		if r.Peek() == '}' {
 			r.i++
 			return
@@ -115,9 +117,10 @@ func (r *Reader) Object() iter.Seq[[]byte] {
 // skip each one.
 func (r *Reader) Array() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		if !r.expect('[') {
+		if !r.expect('[') || !r.enter() {
 			return
 		}
+		defer r.leave()
 		if r.Peek() == ']' {
 			r.i++
 			return
@@ -138,6 +141,18 @@ func (r *Reader) Array() iter.Seq[int] {
 		}
 	}
 }
+
+// enter counts an object or array opened; nesting as deep as
+// encoding/json's limit fails, whichever member it is in.
+func (r *Reader) enter() bool {
+	r.depth++
+	if r.depth >= maxDepth {
+		r.bad = true
+	}
+	return !r.bad
+}
+
+func (r *Reader) leave() { r.depth-- }
 
 // SkipUnknown skips the value of a key the caller does not know. A key
 // encoding/json could match case-insensitively with a known one (upper
@@ -375,21 +390,15 @@ func (r *Reader) Raw() []byte {
 }
 
 // Skip reads any value, checking it is valid JSON.
-func (r *Reader) Skip() { r.skip(0) }
-
-func (r *Reader) skip(depth int) {
-	if depth > maxDepth {
-		r.bad = true
-		return
-	}
+func (r *Reader) Skip() {
 	switch r.Peek() {
 	case '{':
 		for range r.Object() {
-			r.skip(depth + 1)
+			r.Skip()
 		}
 	case '[':
 		for range r.Array() {
-			r.skip(depth + 1)
+			r.Skip()
 		}
 	case '"':
 		r.skipString()
