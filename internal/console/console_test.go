@@ -163,6 +163,29 @@ func TestConsoleSecurity(t *testing.T) {
 		}
 	})
 
+	t.Run("endpoint and key of a provider", func(t *testing.T) {
+		c.do("GET", "/console/providers", nil)
+		if st, _, _ := c.do("POST", "/console/providers/p-openai/endpoints", url.Values{"csrf": {c.csrf}, "endpoints[0].format": {"openai-chat"},
+			"endpoints[0].base_url": {"https://chat.example.com/v1"}}); st != http.StatusSeeOther {
+			t.Fatalf("add endpoint: %d", st)
+		}
+		st, _, body := c.do("POST", "/console/providers/p-openai/keys", url.Values{"csrf": {c.csrf}, "keys[0].name": {"third"}, "keys[0].priority": {"x"}})
+		if st != http.StatusBadRequest || !strings.Contains(body, `data-field="keys[0].priority"`) {
+			t.Errorf("bad key priority: %d\n%s", st, body[strings.Index(body, "<main>"):])
+		}
+		if st, _, _ := c.do("POST", "/console/providers/p-openai/keys", url.Values{"csrf": {c.csrf}, "keys[0].name": {"third"},
+			"keys[0].secret": {"sk-third-SECRET-9999"}, "keys[0].priority": {"3"}}); st != http.StatusSeeOther {
+			t.Fatalf("add key: %d", st)
+		}
+		_, _, body = c.do("GET", "/console/providers", nil)
+		if !strings.Contains(body, "https://chat.example.com/v1") || !strings.Contains(body, "third") || strings.Contains(body, "sk-third-SECRET-9999") {
+			t.Error("the endpoint or key is missing, or the secret is shown")
+		}
+		if st, _, _ := c.do("POST", "/console/providers/p-openai/keys/third/delete", url.Values{"csrf": {c.csrf}}); st != http.StatusSeeOther {
+			t.Errorf("delete key: %d", st)
+		}
+	})
+
 	t.Run("script in a name is inert", func(t *testing.T) {
 		c.do("GET", "/console/providers", nil)
 		st, _, _ := c.do("POST", "/console/providers", url.Values{"csrf": {c.csrf}, "name": {"<script>alert(1)</script>"},

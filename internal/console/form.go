@@ -136,6 +136,14 @@ func stateOf(name string, shown map[string]string, fields []string, e *apiError)
 		known[f] = true
 	}
 	for _, fe := range e.Error.Fields {
+		if !known[fe.Field] { // a nested body's field ("priority" of keys[0])
+			for _, f := range fields {
+				if strings.HasSuffix(f, "]."+fe.Field) {
+					fe.Field = f
+					break
+				}
+			}
+		}
 		if known[fe.Field] {
 			st.Errors[fe.Field] = fe.Message
 		} else {

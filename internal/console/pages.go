@@ -423,6 +423,9 @@ func (c *Console) deleteProvider(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) putEndpoint(w http.ResponseWriter, r *http.Request) {
 	p := chi.URLParam(r, "name")
+	if strings.TrimSpace(r.PostFormValue("endpoints[0].name")) == "" { // an endpoint is named after its format by default
+		r.PostForm.Set("endpoints[0].name", r.PostFormValue("endpoints[0].format"))
+	}
 	c.submit(w, r, "endpoint:"+p, http.MethodPut, "/providers/"+esc(p)+"/endpoints/"+esc(r.PostFormValue("endpoints[0].name")),
 		endpointFields, "endpoints[0]", "/console/providers", c.againProviders(w, r))
 }
@@ -433,6 +436,12 @@ func (c *Console) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) putProviderKey(w http.ResponseWriter, r *http.Request) {
 	p := chi.URLParam(r, "name")
+	if strings.TrimSpace(r.PostFormValue("keys[0].name")) == "" {
+		st := &formState{Name: "key:" + p, Values: map[string]string{}, Errors: map[string]string{"keys[0].name": "required"},
+			Message: "The request has invalid fields."}
+		c.providersPage(w, r, st)
+		return
+	}
 	c.submit(w, r, "key:"+p, http.MethodPut, "/providers/"+esc(p)+"/keys/"+esc(r.PostFormValue("keys[0].name")),
 		keyFields, "keys[0]", "/console/providers", c.againProviders(w, r))
 }
