@@ -176,6 +176,10 @@ func (r *Reader) plainString() ([]byte, bool) {
 	start := r.i
 	for r.i < len(r.b) {
 		c := r.b[r.i]
+		if !stringStop[c] || c >= 0x80 {
+			r.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.i++
@@ -200,6 +204,9 @@ func (r *Reader) String() string {
 	start := r.i
 	escapes, high := false, false
 	for {
+		for r.i < len(r.b) && !stringStop[r.b[r.i]] {
+			r.i++
+		}
 		if r.i >= len(r.b) {
 			r.bad = true
 			return ""
@@ -419,6 +426,10 @@ func (r *Reader) skipString() {
 	r.i++ // the quote Peek saw
 	for r.i < len(r.b) {
 		c := r.b[r.i]
+		if !stringStop[c] || c >= 0x80 {
+			r.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.i++
@@ -461,3 +472,13 @@ func (r *Reader) skipString() {
 func (r *Reader) IsNull() bool {
 	return r.Peek() == 'n'
 }
+
+// stringStop marks the bytes a string scan stops at: the closing quote,
+// an escape, control bytes (invalid) and bytes outside ASCII (UTF-8 to
+// check).
+var stringStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return t
+}()

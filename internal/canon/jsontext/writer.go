@@ -123,6 +123,9 @@ func needsCompact(raw []byte) bool {
 	inString := false
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
+		if !compactStop[c] {
+			continue
+		}
 		if inString {
 			switch c {
 			case '\\':
@@ -143,3 +146,11 @@ func needsCompact(raw []byte) bool {
 	}
 	return false
 }
+
+// compactStop marks the bytes needsCompact looks at.
+var compactStop = func() (t [256]bool) {
+	for _, c := range []byte{'"', '\\', ' ', '\t', '\n', '\r', '<', '>', '&', 0xE2} {
+		t[c] = true
+	}
+	return t
+}()
