@@ -20,6 +20,11 @@ type Overview struct {
 	CostUSD                  float64
 	P50MS, P95MS             float64
 	Hours                    []HourStats
+	// LagAvg and LagMax are the worker's recording lag (from a request's
+	// end to its row's last write) over the requests created in the ten
+	// minutes before to; Recorded counts those requests.
+	LagAvg, LagMax time.Duration
+	Recorded       int64
 }
 
 // ConsoleOverview sums the requests created in [from, to) per hour, with
@@ -51,6 +56,14 @@ func (s *Store) ConsoleOverview(ctx context.Context, from, to time.Time) (*Overv
 	err = s.Pool.QueryRow(ctx, `SELECT coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY total_ms), 0)::float8,
 		coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY total_ms), 0)::float8
 		FROM requests WHERE created_at >= $1 AND created_at < $2 AND total_ms IS NOT NULL`, from, to).Scan(&o.P50MS, &o.P95MS)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	var avg, mx float64
+	err = s.Pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(extract(epoch FROM updated_at - finished_at)), 0)::float8,
+		coalesce(max(extract(epoch FROM updated_at - finished_at)), 0)::float8
+		FROM requests WHERE created_at >= $1 AND created_at < $2 AND finished_at IS NOT NULL`, to.Add(-10*time.Minute), to).Scan(&o.Recorded, &avg, &mx)
+	o.LagAvg, o.LagMax = time.Duration(max(avg, 0)*float64(time.Second)), time.Duration(max(mx, 0)*float64(time.Second))
 	return &o, interpretError(err)
 }
 
