@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"aether/internal/config"
 	"aether/internal/llm"
@@ -336,5 +339,84 @@ func TestMixedPlanFailover(t *testing.T) {
 		if rec.Plan[0].UpstreamAPI != "openai-chat" || rec.Plan[1].UpstreamAPI != "" {
 			t.Errorf("plan %+v", rec.Plan)
 		}
+	}
+}
+
+// TestTranslatedWebSocketToolLoop: Codex sends the turn after a tool call
+// with previous_response_id and only the tool's output; on a translated
+// model the gateway sends the upstream the whole conversation, which it
+// kept for the socket.
+func TestTranslatedWebSocketToolLoop(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.New(t, gatewaytest.Options{YAML: translateYAML})
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+gatewaytest.Key)
+	h.Set(fakeupstream.HeaderToolCall, toolloop.Tool)
+	conn, _, err := websocket.Dial(ctxT(t), strings.Replace(g.URL, "http", "ws", 1)+"/v1/responses", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadLimit(1 << 20)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	type event struct {
+		Type     string
+		Delta    string
+		Response struct {
+			ID     string
+			Output []struct{ Type, CallID, Name, Arguments string }
+		}
+	}
+	turn := func(msg string) (done event, text string) {
+		t.Helper()
+		if err := conn.Write(ctxT(t), websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, data, err := conn.Read(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev event
+			if err := json.Unmarshal(data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			switch ev.Type {
+			case "response.output_text.delta":
+				text += ev.Delta
+			case "response.completed", "response.failed", "error":
+				return ev, text
+			}
+		}
+	}
+	tools := `"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]`
+	done, _ := turn(`{"type":"response.create","model":"claude-sonnet-4-5","store":false,"stream":true,` + tools + `,"input":[{"role":"user","content":"weather?"}]}`)
+	if done.Type != "response.completed" || len(done.Response.Output) != 1 || done.Response.Output[0].Type != "function_call" {
+		t.Fatalf("first turn: %+v", done)
+	}
+	call := done.Response.Output[0]
+	if call.Name != toolloop.Tool || !toolloop.SameJSON(call.Arguments, fakeupstream.ToolArguments) {
+		t.Errorf("call %+v", call)
+	}
+	done, text := turn(`{"type":"response.create","model":"claude-sonnet-4-5","store":false,"stream":true,` + tools +
+		`,"previous_response_id":"` + done.Response.ID + `","input":[{"type":"function_call_output","call_id":"` + call.CallID + `","output":"sunny"}]}`)
+	if done.Type != "response.completed" || text != want {
+		t.Fatalf("second turn: %+v, text %q", done, text)
+	}
+	reqs := g.Fake.Requests()
+	var up struct {
+		Messages []struct {
+			Role    string
+			Content json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &up); err != nil || len(up.Messages) != 3 || up.Messages[0].Role != "user" ||
+		!strings.Contains(string(up.Messages[1].Content), `"tool_use"`) || !strings.Contains(string(up.Messages[2].Content), `"tool_result"`) {
+		t.Errorf("upstream got %s (%v)", reqs[len(reqs)-1].Body, err)
+	}
+	// A previous_response_id the socket does not hold is refused in
+	// Responses' shape; the socket stays usable.
+	done, _ = turn(`{"type":"response.create","model":"claude-sonnet-4-5","stream":true,"previous_response_id":"resp_elsewhere","input":"hi"}`)
+	if done.Type != "error" {
+		t.Errorf("unknown previous_response_id: %+v", done)
 	}
 }

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +80,7 @@ func (s *Server) responsesWebSocket(w http.ResponseWriter, r *http.Request) {
 	}()
 	idle := time.NewTimer(s.wsIdle())
 	defer idle.Stop()
+	hist := &wsHistory{}
 	var lifetime <-chan time.Time
 	if s.cfg.WebSocketMaxLifetime > 0 {
 		t := time.NewTimer(s.cfg.WebSocketMaxLifetime)
@@ -90,7 +93,7 @@ func (s *Server) responsesWebSocket(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			s.wsMessage(ctx, conn, r, key, data)
+			s.wsMessage(ctx, conn, r, key, data, hist)
 			if ctx.Err() != nil {
 				s.wsClose(conn, ctx)
 				return
@@ -145,7 +148,7 @@ func (s *Server) wsIdle() time.Duration {
 
 // wsMessage serves one client message: a response.create becomes one
 // proxied request; anything else gets an error event.
-func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Request, key string, data []byte) {
+func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Request, key string, data []byte, hist *wsHistory) {
 	sink := &wsSink{ctx: ctx, conn: conn, header: http.Header{}}
 	fail := func(status int, code, msg string) {
 		sink.sendError(status, []byte(`{"type":"invalid_request_error","code":`+string(jsonbody.Quote(code))+`,"message":`+string(jsonbody.Quote(msg))+`}`), nil)
@@ -199,6 +202,12 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 	in.Body = ub.forModel
 	in.Path = fixedPath("/v1/responses")
 	in.API = translate.OpenAIResponses
+	var turn []json.RawMessage // the whole input, once a translated attempt asked
+	in.ExpandHistory = func(b []byte) []byte {
+		out, items := hist.expand(b)
+		turn = items
+		return out
+	}
 	start := time.Now()
 	func() {
 		// The proxy aborts a cut stream with http.ErrAbortHandler; over a
@@ -214,6 +223,7 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 		s.proxy.Serve(sink, req, in)
 	}()
 	sink.end()
+	hist.remember(turn, sink.completed)
 	s.wsAccess(req, sink, start)
 	if sink.aborted && ctx.Err() == nil {
 		// A cut upstream stream: as over HTTP, the only honest signal is
@@ -324,6 +334,9 @@ type wsSink struct {
 	reason  string
 	logged  bool
 	aborted bool
+	// completed is the response.completed event's data, kept for
+	// wsHistory.
+	completed []byte
 }
 
 func (s *wsSink) Header() http.Header { return s.header }
@@ -396,6 +409,12 @@ func (s *wsSink) dispatch() {
 	}
 	if !bytes.Equal(s.data, []byte("[DONE]")) {
 		s.send(s.data)
+		if bytes.Contains(s.data, []byte(`"response.completed"`)) {
+			var ev struct{ Type string }
+			if json.Unmarshal(s.data, &ev) == nil && ev.Type == "response.completed" {
+				s.completed = bytes.Clone(s.data)
+			}
+		}
 	}
 	s.data, s.hasData = s.data[:0], false
 }
@@ -499,4 +518,83 @@ func (s *Server) DrainWebSockets(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// wsHistory is a WebSocket's last translated turn. Codex sends each
+// request after the first with previous_response_id and only the new
+// input items (docs/wire-formats.md, "Responses over WebSocket"); OpenAI
+// keeps the conversation, an upstream of another API does not, so the
+// gateway keeps it for requests it translates and sends it whole
+// (issue 12). Passthrough requests keep nothing here.
+type wsHistory struct {
+	id    string            // the last translated response's id
+	items []json.RawMessage // that request's whole input, then its output
+}
+
+// expand resolves a previous_response_id naming the last translated
+// response into the full input, and returns the body with the request's
+// whole input items. Another previous_response_id is left for the codec
+// to refuse (400): its history is at OpenAI, or lost with an older socket.
+func (h *wsHistory) expand(body []byte) ([]byte, []json.RawMessage) {
+	var req struct {
+		Prev  string          `json:"previous_response_id"`
+		Input json.RawMessage `json:"input"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return body, nil
+	}
+	items := inputItems(req.Input)
+	if req.Prev == "" {
+		return body, items
+	}
+	if req.Prev != h.id {
+		return body, nil
+	}
+	all := append(slices.Clone(h.items), items...)
+	arr, err := json.Marshal(all)
+	if err != nil {
+		return body, nil
+	}
+	obj, err := jsonbody.Parse(body)
+	if err != nil {
+		return body, nil
+	}
+	if obj, err = jsonbody.Parse(obj.Set("input", arr)); err != nil {
+		return body, nil
+	}
+	return obj.Set("previous_response_id", []byte("null")), all
+}
+
+// inputItems reads a Responses input: a list of items, or one string (a
+// user message).
+func inputItems(raw json.RawMessage) []json.RawMessage {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) == nil {
+		return items
+	}
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		m, _ := json.Marshal(map[string]string{"role": "user", "content": text})
+		return []json.RawMessage{m}
+	}
+	return nil
+}
+
+// remember keeps a translated turn (its whole input) with the output of
+// its response.completed; any other turn clears the history.
+func (h *wsHistory) remember(turn []json.RawMessage, completed []byte) {
+	h.id, h.items = "", nil
+	if turn == nil || completed == nil {
+		return
+	}
+	var ev struct {
+		Response struct {
+			ID     string            `json:"id"`
+			Output []json.RawMessage `json:"output"`
+		} `json:"response"`
+	}
+	if json.Unmarshal(completed, &ev) != nil || ev.Response.ID == "" {
+		return
+	}
+	h.id, h.items = ev.Response.ID, append(turn, ev.Response.Output...)
 }

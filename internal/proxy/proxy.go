@@ -170,6 +170,11 @@ type Inbound struct {
 	CorrelationID string
 	// WebSocket: the request is a message on a Responses WebSocket.
 	WebSocket bool
+	// ExpandHistory, when set, rewrites a Responses body whose
+	// previous_response_id names an earlier response of the same
+	// WebSocket into one carrying the whole conversation: an upstream of
+	// another API keeps no state, so a translated attempt sends it all.
+	ExpandHistory func(body []byte) []byte
 }
 
 // attemptResult is how one attempt ended before or at the commit point.

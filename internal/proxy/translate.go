@@ -67,6 +67,9 @@ func translateRequest(in *Inbound, api translate.API, upstreamModel string) (tx 
 	client := in.clientAPI()
 	tx = &translation{client: client, upstream: api, dialect: dialects[api], count: in.Operation == llm.OpCountTokens}
 	raw, injected := in.Body(upstreamModel)
+	if in.ExpandHistory != nil {
+		raw = in.ExpandHistory(raw)
+	}
 	if client == translate.Gemini {
 		// Gemini names the model and the choice to stream in the URL; its
 		// codec reads them as top-level members (docs/translation.md,
