@@ -329,6 +329,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if text(`#stat-requests`) == "0" {
 		t.Error("the overview counts no request")
 	}
+	// The overview's script replaces its live panel every 5 s: a mark set
+	// on the old panel's content is gone after a refresh.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById('stat-requests').dataset.mark = '1') === '1'`)); err != nil {
+		t.Fatal(err)
+	}
+	run("wait for a refresh", chromedp.Sleep(6500*time.Millisecond))
+	mark, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('stat-requests').dataset.mark || ''`))
+	if err != nil || mark != "" {
+		t.Errorf("the overview did not refresh (mark %q, %v)", mark, err)
+	}
 
 	run("log out",
 		chromedp.Click(css(`#logout`)),
