@@ -389,7 +389,11 @@ func TestTranslatedWebSocketToolLoop(t *testing.T) {
 		}
 	}
 	tools := `"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]`
-	done, _ := turn(`{"type":"response.create","model":"claude-sonnet-4-5","store":false,"stream":true,` + tools + `,"input":[{"role":"user","content":"weather?"}]}`)
+	// Codex's warmup first; its response id comes back as the next
+	// request's previous_response_id.
+	done, _ := turn(`{"type":"response.create","model":"claude-sonnet-4-5","generate":false,"instructions":"be brief","input":[]}`)
+	done, _ = turn(`{"type":"response.create","model":"claude-sonnet-4-5","store":false,"stream":true,` + tools +
+		`,"previous_response_id":"` + done.Response.ID + `","input":[{"role":"user","content":"weather?"}]}`)
 	if done.Type != "response.completed" || len(done.Response.Output) != 1 || done.Response.Output[0].Type != "function_call" {
 		t.Fatalf("first turn: %+v", done)
 	}

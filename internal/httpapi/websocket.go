@@ -186,7 +186,10 @@ func (s *Server) wsMessage(ctx context.Context, conn *websocket.Conn, r *http.Re
 		return
 	}
 	if obj.Raw("generate") != nil && string(obj.Raw("generate")) == "false" {
-		s.wsWarmup(sink, model)
+		id := s.wsWarmup(sink, model)
+		// Codex may name the warmup as the next request's
+		// previous_response_id: its input, if any, is that turn's.
+		hist.id, hist.items = id, inputItems(obj.Raw("input"))
 		return
 	}
 	id := newID()
@@ -288,12 +291,13 @@ func upstreamCreateBody(obj *jsonbody.Object) *jsonbody.Object {
 
 // wsWarmup answers Codex's prewarm (generate:false) locally: a created and
 // a completed event with no output, no upstream call and no record.
-func (s *Server) wsWarmup(sink *wsSink, model string) {
-	id := "resp_" + strings.ReplaceAll(newID(), "-", "")
+func (s *Server) wsWarmup(sink *wsSink, model string) (id string) {
+	id = "resp_" + strings.ReplaceAll(newID(), "-", "")
 	at := strconv.FormatInt(s.now().Unix(), 10)
 	resp := `{"id":"` + id + `","object":"response","created_at":` + at + `,"model":` + string(jsonbody.Quote(model)) + `,"output":[],"usage":null,"status":"%s"}`
 	sink.send([]byte(`{"type":"response.created","response":` + strings.Replace(resp, "%s", "in_progress", 1) + `}`))
 	sink.send([]byte(`{"type":"response.completed","response":` + strings.Replace(resp, "%s", "completed", 1) + `}`))
+	return id
 }
 
 // wsAccess counts the response of one message and writes its access line
