@@ -73,7 +73,7 @@ func (c *client) login() {
 // without a session.
 var (
 	pages   = []string{"/console/", "/console/requests", "/console/requests/x", "/console/providers", "/console/models", "/console/users", "/console/audit"}
-	actions = []string{"/console/logout", "/console/providers", "/console/providers/p/delete", "/console/providers/p/endpoints",
+	actions = []string{"/console/logout", "/console/providers", "/console/providers/p", "/console/providers/p/delete", "/console/providers/p/endpoints",
 		"/console/providers/p/endpoints/e/delete", "/console/providers/p/keys", "/console/providers/p/keys/k/delete",
 		"/console/breakers/1/reset", "/console/models", "/console/models/m/delete", "/console/prices", "/console/prices/delete",
 		"/console/prices/import", "/console/users", "/console/users/u/delete", "/console/keys", "/console/keys/k", "/console/keys/k/delete"}
@@ -180,6 +180,12 @@ func TestConsoleSecurity(t *testing.T) {
 		_, _, body = c.do("GET", "/console/providers", nil)
 		if !strings.Contains(body, "https://chat.example.com/v1") || !strings.Contains(body, "third") || strings.Contains(body, "sk-third-SECRET-9999") {
 			t.Error("the endpoint or key is missing, or the secret is shown")
+		}
+		if st, _, _ := c.do("POST", "/console/providers/p-openai", url.Values{"csrf": {c.csrf}, "priority": {"77"}, "active": {"true"}}); st != http.StatusSeeOther {
+			t.Fatalf("edit provider: %d", st)
+		}
+		if _, _, body := c.do("GET", "/console/providers", nil); !strings.Contains(body, "priority 77") || !strings.Contains(body, "https://chat.example.com/v1") {
+			t.Error("the provider's priority did not change, or its endpoints went")
 		}
 		if st, _, _ := c.do("POST", "/console/providers/p-openai/keys/third/delete", url.Values{"csrf": {c.csrf}}); st != http.StatusSeeOther {
 			t.Errorf("delete key: %d", st)

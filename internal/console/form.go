@@ -53,6 +53,7 @@ func (f *formState) For(form string) bool { return f != nil && f.Name == form }
 var (
 	intFields  = map[string]bool{"priority": true, "global_priority": true, "rpm_limit": true, "max_concurrent": true, "threshold": true}
 	listFields = map[string]bool{"aliases": true, "allowed_models": true, "allowed_providers": true, "allowed_formats": true}
+	boolFields = map[string]bool{"active": true}
 	secretKeys = map[string]bool{"secret": true, "key": true, "csrf": true, "token": true}
 )
 
@@ -85,6 +86,10 @@ func body(form url.Values, fields []string) ([]byte, map[string]string) {
 				}
 			}
 			val = list
+		case boolFields[last]:
+			if b, err := strconv.ParseBool(v); err == nil {
+				val = b
+			}
 		case last == "expires_at":
 			if t, err := time.ParseInLocation("2006-01-02T15:04", v, time.UTC); err == nil {
 				val = t.Format(time.RFC3339)

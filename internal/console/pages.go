@@ -417,6 +417,14 @@ func (c *Console) createProvider(w http.ResponseWriter, r *http.Request) {
 	c.submit(w, r, "provider", http.MethodPost, "/providers", providerFields, "", "/console/providers", c.againProviders(w, r))
 }
 
+// editProvider changes a provider's own settings (priority, active); its
+// endpoints and keys stay as they are.
+func (c *Console) editProvider(w http.ResponseWriter, r *http.Request) {
+	p := chi.URLParam(r, "name")
+	r.PostForm.Set("name", p)
+	c.submit(w, r, "edit:"+p, http.MethodPut, "/providers/"+esc(p), []string{"name", "priority", "active"}, "", "/console/providers", c.againProviders(w, r))
+}
+
 func (c *Console) deleteProvider(w http.ResponseWriter, r *http.Request) {
 	c.remove(w, r, "/providers/"+esc(chi.URLParam(r, "name")), "/console/providers")
 }

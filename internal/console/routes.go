@@ -25,6 +25,7 @@ func (c *Console) Routes() http.Handler {
 		r.Get("/requests/{id}", c.request)
 		r.Get("/providers", c.providers)
 		r.Post("/providers", c.createProvider)
+		r.Post("/providers/{name}", c.editProvider)
 		r.Post("/providers/{name}/delete", c.deleteProvider)
 		r.Post("/providers/{name}/endpoints", c.putEndpoint)
 		r.Post("/providers/{name}/endpoints/{endpoint}/delete", c.deleteEndpoint)
