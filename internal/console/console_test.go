@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"bytes"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -243,6 +245,31 @@ func TestConsoleSecurity(t *testing.T) {
 		}
 		if _, _, body := c.do("GET", "/console/models", nil); !strings.Contains(body, "mini-alias-7") {
 			t.Error("the model's new alias is not shown")
+		}
+	})
+
+	t.Run("LiteLLM price file upload", func(t *testing.T) {
+		c.do("GET", "/console/models", nil)
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("csrf", c.csrf)
+		_ = mw.WriteField("overwrite", "true")
+		fw, _ := mw.CreateFormFile("file", "model_prices_and_context_window.json")
+		_, _ = fw.Write([]byte(`{"gpt-4o-mini": {"input_cost_per_token": 1.7e-07, "output_cost_per_token": 6.1e-07, "litellm_provider": "openai"}}`))
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", g.URL+"/console/prices/import", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "Imported prices for 1 models (gpt-4o-mini)") {
+			t.Errorf("import: %d", resp.StatusCode)
+		}
+		if _, _, body := c.do("GET", "/console/models", nil); !strings.Contains(body, "<td>0.17</td>") {
+			t.Error("the imported input price is not shown")
 		}
 	})
 
