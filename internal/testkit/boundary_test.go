@@ -48,6 +48,7 @@ var tooling = []string{
 	"aether/internal/devstack",
 	"aether/internal/e2e",
 	"aether/cmd/devstack",
+	"aether/cmd/prodstack",
 	"aether/cmd/fakeupstream",
 }
 
