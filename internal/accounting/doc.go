@@ -46,12 +46,20 @@
 //   - A start event is refused while the journal is failing or too far
 //     behind (MaxUnwritten), so a bounded number of events waits in memory
 //     whatever the backlog. With Recorder.Durable (fail-closed accounting)
-//     Started waits for the start's own group commit: a request is served
-//     only once its record exists, and a start whose write failed is
-//     dropped and answered with ErrJournalFailed (the request gets 503 and
-//     leaves no record). Waiting happens before the upstream is called, not
-//     overlapped with it: the upstream would otherwise do, and bill, work
-//     for a request that is then refused.
+//     the request waits for the start's own group commit before anything
+//     reaches its client: a request is served only once its record
+//     exists, and a start whose write failed is dropped and answered with
+//     ErrJournalFailed (the request gets 503 and leaves no record). The
+//     wait overlaps the upstream call (issue 11 §5): Start returns at once
+//     with a wait function, the proxy calls the upstream, and calls wait
+//     before its first write to the client. The trade: when the write
+//     fails, the upstream attempt is cancelled at once, but the upstream
+//     may already have done, and billed, some work for a refused request
+//     (counted in aether_refusals_total{reason="journal_after_upstream"}
+//     and logged). That happens only to the requests whose starts were
+//     in flight when the disk failed, and to the one probe at a time
+//     described below: other new starts are refused before any upstream
+//     call while the journal is failing.
 //   - A later event (first byte, end) of an accepted request is always
 //     taken, never blocks, and is retried until the disk accepts it. At
 //     shutdown, what the disk still refuses after CloseRetry is logged in
