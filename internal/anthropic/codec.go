@@ -16,8 +16,23 @@ import (
 type Codec struct{}
 
 // DefaultMaxTokens is the max_tokens sent upstream when the client gave
-// none: Anthropic requires the field, other formats do not.
-const DefaultMaxTokens = 4096
+// none (Anthropic requires the field, other formats do not), for Claude 3.7
+// and every later model: all of them accept at least 32,000 output tokens.
+// A lower default would cut a coding agent's long answer (Codex sends no
+// limit) and the turn would fail as incomplete.
+const DefaultMaxTokens = 32000
+
+// defaultMaxTokens is DefaultMaxTokens, or the lower output limit of the
+// Claude 3 and 3.5 models, which refuse a max_tokens above it.
+func defaultMaxTokens(model string) int64 {
+	switch {
+	case strings.HasPrefix(model, "claude-3-5-"):
+		return 8192
+	case strings.HasPrefix(model, "claude-3-") && !strings.HasPrefix(model, "claude-3-7-"):
+		return 4096
+	}
+	return DefaultMaxTokens
+}
 
 // Thinking budgets for a reasoning effort from a format that has only
 // efforts (docs/translation.md, "Reasoning").
@@ -307,7 +322,7 @@ func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
 	out := map[string]any{"model": r.Model}
 	maxTokens := r.MaxTokens
 	if maxTokens <= 0 {
-		maxTokens = DefaultMaxTokens
+		maxTokens = defaultMaxTokens(r.Model)
 	}
 	if len(r.System) > 0 {
 		out["system"] = encodeBlocks(r.System)
