@@ -274,7 +274,9 @@ Aether is running.
     -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
 
 Models: gpt-4o-mini, gpt-5-codex (OpenAI), claude-sonnet-4-5 (Anthropic), gemini-2.5-flash (Gemini),
-and any other gpt-*, o[0-9]* (OpenAI), claude-* (Anthropic) or gemini-* (Gemini) name.
+deepseek-chat, qwen3-coder (a Chat-only provider), and any other gpt-*, o[0-9]* (OpenAI),
+claude-* (Anthropic) or gemini-* (Gemini) name. Any client can use any of them: a model
+on another API's provider is reached by translation.
 A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`,
 		gateway, gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
 		filepath.Join(o.DataDir, "env"), gateway, demoKey)
