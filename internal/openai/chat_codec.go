@@ -225,6 +225,24 @@ func argumentsJSON(s string) json.RawMessage {
 
 // decodeChatContent reads content: a string, an array of parts or null.
 func decodeChatContent(raw json.RawMessage) ([]canon.Block, error) {
+	return decodeContent(raw, func(p chatPartJSON) (canon.Block, bool) {
+		switch p.Type {
+		case "text":
+			return canon.Block{Type: canon.BlockText, Text: p.Text}, true
+		case "refusal":
+			return canon.Block{Type: canon.BlockText, Text: p.Refusal}, true
+		case "image_url":
+			if p.ImageURL != nil {
+				return imageBlock(p.ImageURL.URL), true
+			}
+		}
+		return canon.Block{}, false
+	})
+}
+
+// decodeContent reads Chat's and Responses' content: a string, an array of
+// parts P or null. block turns a part into its block, false to drop it.
+func decodeContent[P any](raw json.RawMessage, block func(P) (canon.Block, bool)) ([]canon.Block, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
@@ -239,21 +257,14 @@ func decodeChatContent(raw json.RawMessage) ([]canon.Block, error) {
 		}
 		return []canon.Block{{Type: canon.BlockText, Text: s}}, nil
 	}
-	var parts []chatPartJSON
+	var parts []P
 	if err := json.Unmarshal(raw, &parts); err != nil {
 		return nil, invalid("invalid content")
 	}
 	var out []canon.Block
 	for _, p := range parts {
-		switch p.Type {
-		case "text":
-			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Text})
-		case "refusal":
-			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Refusal})
-		case "image_url":
-			if p.ImageURL != nil {
-				out = append(out, imageBlock(p.ImageURL.URL))
-			}
+		if b, ok := block(p); ok {
+			out = append(out, b)
 		}
 	}
 	return out, nil
@@ -834,26 +845,37 @@ func chatOnce(r *jsontext.Reader, seen *uint32, bit uint32) bool {
 	return true
 }
 
+// chatString reads a string member into *dst, failing on a repeat or a
+// null as chatOnce does.
+func chatString(r *jsontext.Reader, seen *uint32, bit uint32, dst *string) {
+	if chatOnce(r, seen, bit) {
+		*dst = r.String()
+	}
+}
+
+// readInt reads a number that must fit an int.
+func readInt(r *jsontext.Reader) int {
+	n := r.Int64()
+	if int64(int(n)) != n {
+		r.Fail()
+	}
+	return int(n)
+}
+
 func readChatChoice(r *jsontext.Reader, c *chatChoiceJSON) {
 	var seen uint32
 	for key := range r.Object() {
 		switch string(key) {
 		case "index":
 			if chatOnce(r, &seen, 1<<0) {
-				n := r.Int64()
-				if int64(int(n)) != n {
-					r.Fail()
-				}
-				c.Index = int(n)
+				c.Index = readInt(r)
 			}
 		case "message":
 			if chatOnce(r, &seen, 1<<1) {
 				readChatMessage(r, &c.Message)
 			}
 		case "finish_reason":
-			if chatOnce(r, &seen, 1<<2) {
-				c.FinishReason = r.String()
-			}
+			chatString(r, &seen, 1<<2, &c.FinishReason)
 		default:
 			r.SkipUnknown(key)
 		}
@@ -865,9 +887,7 @@ func readChatMessage(r *jsontext.Reader, m *chatMessageJSON) {
 	for key := range r.Object() {
 		switch string(key) {
 		case "role":
-			if chatOnce(r, &seen, 1<<0) {
-				m.Role = r.String()
-			}
+			chatString(r, &seen, 1<<0, &m.Role)
 		case "content":
 			if seen&(1<<1) != 0 {
 				r.Fail()
@@ -875,17 +895,11 @@ func readChatMessage(r *jsontext.Reader, m *chatMessageJSON) {
 			seen |= 1 << 1
 			m.Content = r.Raw() // null included, as json.RawMessage keeps it
 		case "reasoning_content":
-			if chatOnce(r, &seen, 1<<2) {
-				m.ReasoningContent = r.String()
-			}
+			chatString(r, &seen, 1<<2, &m.ReasoningContent)
 		case "reasoning":
-			if chatOnce(r, &seen, 1<<3) {
-				m.Reasoning = r.String()
-			}
+			chatString(r, &seen, 1<<3, &m.Reasoning)
 		case "refusal":
-			if chatOnce(r, &seen, 1<<4) {
-				m.Refusal = r.String()
-			}
+			chatString(r, &seen, 1<<4, &m.Refusal)
 		case "tool_calls":
 			if chatOnce(r, &seen, 1<<5) {
 				m.ToolCalls = make([]chatToolCallJSON, 0, 2)
@@ -896,9 +910,7 @@ func readChatMessage(r *jsontext.Reader, m *chatMessageJSON) {
 				}
 			}
 		case "tool_call_id":
-			if chatOnce(r, &seen, 1<<6) {
-				m.ToolCallID = r.String()
-			}
+			chatString(r, &seen, 1<<6, &m.ToolCallID)
 		default:
 			r.SkipUnknown(key)
 		}
@@ -911,34 +923,22 @@ func readChatToolCall(r *jsontext.Reader, tc *chatToolCallJSON) {
 		switch string(key) {
 		case "index":
 			if chatOnce(r, &seen, 1<<0) {
-				n := r.Int64()
-				if int64(int(n)) != n {
-					r.Fail()
-				}
-				i := int(n)
+				i := readInt(r)
 				tc.Index = &i
 			}
 		case "id":
-			if chatOnce(r, &seen, 1<<1) {
-				tc.ID = r.String()
-			}
+			chatString(r, &seen, 1<<1, &tc.ID)
 		case "type":
-			if chatOnce(r, &seen, 1<<2) {
-				tc.Type = r.String()
-			}
+			chatString(r, &seen, 1<<2, &tc.Type)
 		case "function":
 			if chatOnce(r, &seen, 1<<3) {
 				var fseen uint32
 				for key := range r.Object() {
 					switch string(key) {
 					case "name":
-						if chatOnce(r, &fseen, 1<<0) {
-							tc.Function.Name = r.String()
-						}
+						chatString(r, &fseen, 1<<0, &tc.Function.Name)
 					case "arguments":
-						if chatOnce(r, &fseen, 1<<1) {
-							tc.Function.Arguments = r.String()
-						}
+						chatString(r, &fseen, 1<<1, &tc.Function.Arguments)
 					default:
 						r.SkipUnknown(key)
 					}

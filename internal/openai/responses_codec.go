@@ -350,31 +350,12 @@ func rawArguments(raw json.RawMessage) json.RawMessage {
 // decodeResponsesContent reads message content, instructions or a tool
 // output: a string, a list of parts or null.
 func decodeResponsesContent(raw json.RawMessage) ([]canon.Block, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, invalid("invalid content")
-		}
-		if s == "" {
-			return nil, nil
-		}
-		return []canon.Block{{Type: canon.BlockText, Text: s}}, nil
-	}
-	var parts []responsesPartJSON
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return nil, invalid("invalid content")
-	}
-	var out []canon.Block
-	for _, p := range parts {
+	return decodeContent(raw, func(p responsesPartJSON) (canon.Block, bool) {
 		switch p.Type {
 		case "input_text", "output_text", "text", "reasoning_text", "summary_text":
-			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Text})
+			return canon.Block{Type: canon.BlockText, Text: p.Text}, true
 		case "refusal":
-			out = append(out, canon.Block{Type: canon.BlockText, Text: p.Refusal})
+			return canon.Block{Type: canon.BlockText, Text: p.Refusal}, true
 		case "input_image":
 			var url string
 			if json.Unmarshal(p.ImageURL, &url) != nil {
@@ -385,11 +366,11 @@ func decodeResponsesContent(raw json.RawMessage) ([]canon.Block, error) {
 				url = obj.URL
 			}
 			if url != "" {
-				out = append(out, imageBlock(url))
+				return imageBlock(url), true
 			}
 		}
-	}
-	return out, nil
+		return canon.Block{}, false
+	})
 }
 
 // Encoded shapes; field order follows the API reference.
