@@ -8,6 +8,7 @@ package devstack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -65,17 +66,21 @@ func (o *Options) get(name, def string) string {
 // Start brings the stack up and returns once a request through the gateway
 // succeeded.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
+	return launch(ctx, opts, filepath.Join(opts.Root, ".dev"), (*Stack).start)
+}
+
+// launch fills opts' defaults (dataDir for DataDir), runs start on a new
+// stack and stops what start left running when it fails.
+func launch(ctx context.Context, opts Options, dataDir string, start func(*Stack, context.Context) error) (*Stack, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
 	if opts.Out == nil {
 		opts.Out = os.Stdout
 	}
-	if opts.DataDir == "" {
-		opts.DataDir = filepath.Join(opts.Root, ".dev")
-	}
+	opts.DataDir = cmp.Or(opts.DataDir, dataDir)
 	s := &Stack{opts: opts, env: map[string]string{}, policy: defaultRestartPolicy, failed: make(chan error, 1)}
-	if err := s.start(ctx); err != nil {
+	if err := start(s, ctx); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -112,22 +117,14 @@ func (s *Stack) start(ctx context.Context) error {
 		}
 	}
 
-	encKey, err := persistentSecret(o, "AETHER_ENCRYPTION_KEY", filepath.Join(o.DataDir, "encryption.key"), 32)
-	if err != nil {
-		return err
-	}
-	adminToken, err := persistentSecret(o, "AETHER_ADMIN_TOKEN", filepath.Join(o.DataDir, "admin.token"), 24)
+	encKey, adminToken, err := s.secrets()
 	if err != nil {
 		return err
 	}
 	demoKey := o.get("AETHER_DEMO_KEY", "sk-aether-dev")
-
-	s.say("Building binaries...")
-	bin := filepath.Join(o.DataDir, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./cmd/api", "./cmd/worker", "./cmd/fakeupstream")
-	build.Dir = o.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
+	bin, err := s.build(ctx)
+	if err != nil {
+		return err
 	}
 
 	dbURL := o.Getenv("AETHER_DATABASE_URL")
@@ -138,27 +135,11 @@ func (s *Stack) start(ctx context.Context) error {
 		}
 		s.say("Starting Postgres on 127.0.0.1:%d (data in %s)...", pgPort, filepath.Join(o.DataDir, "pg"))
 		pgOpts := pgcluster.Options{Dir: filepath.Join(o.DataDir, "pg"), Port: pgPort, LogFile: filepath.Join(logs, "postgres.log")}
-		s.pg, err = pgcluster.Start(ctx, pgOpts)
-		if err != nil {
+		if err := s.startPostgres(ctx, pgOpts); err != nil {
 			return err
 		}
-		s.children = append(s.children, &child{name: "postgres", log: pgOpts.LogFile,
-			done: func() <-chan struct{} { return s.pg.Done() }, exit: func() string { return "see its log" }, pid: func() int { return s.pg.Pid() },
-			restart: func(ctx context.Context) error {
-				pg, err := pgcluster.Start(ctx, pgOpts)
-				if err == nil {
-					s.mu.Lock()
-					s.pg = pg
-					s.mu.Unlock()
-				}
-				return err
-			}})
-		if ok, err := s.pg.DatabaseExists(ctx, "aether"); err != nil {
+		if err := s.ensureDatabase(ctx, "aether"); err != nil {
 			return err
-		} else if !ok {
-			if err := s.pg.CreateDatabase(ctx, "aether", ""); err != nil {
-				return err
-			}
 		}
 		dbURL = s.pg.URL("aether")
 	}
@@ -207,35 +188,9 @@ func (s *Stack) start(ctx context.Context) error {
 		{"api", "api", "http://" + apiAddr + "/healthz"},
 	} {
 		s.say("Starting %s...", p.name)
-		start := func() (*procs.Proc, error) {
-			return procs.Start(p.name, filepath.Join(bin, p.bin), o.Root, common, filepath.Join(logs, p.name+".log"))
-		}
-		proc, err := start()
-		if err != nil {
+		if err := s.startProc(ctx, p.name, filepath.Join(bin, p.bin), common, filepath.Join(logs, p.name+".log"), p.health); err != nil {
 			return err
 		}
-		i := len(s.procs)
-		s.procs = append(s.procs, proc)
-		if err := proc.WaitHealthy(ctx, p.health, 90*time.Second); err != nil {
-			return err
-		}
-		s.children = append(s.children, &child{name: p.name, log: proc.Log,
-			done: func() <-chan struct{} { return s.procs[i].Done() }, exit: func() string { return s.procs[i].Exit() },
-			pid: func() int { return s.procs[i].Pid() },
-			restart: func(ctx context.Context) error {
-				proc, err := start()
-				if err != nil {
-					return err
-				}
-				s.mu.Lock()
-				s.procs[i] = proc
-				s.mu.Unlock()
-				if err := proc.WaitHealthy(ctx, p.health, 90*time.Second); err != nil {
-					proc.Stop(5 * time.Second)
-					return err
-				}
-				return nil
-			}})
 	}
 
 	gateway := "http://" + apiAddr
@@ -254,9 +209,7 @@ func (s *Stack) start(ctx context.Context) error {
 	if err := s.writeEnv(); err != nil {
 		return err
 	}
-	superCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.superCancel = cancel
-	s.supervise(superCtx)
+	s.startSupervision(ctx)
 	s.say(`
 Aether is running.
 
@@ -281,6 +234,60 @@ A part of the stack that crashes is restarted. Press Ctrl-C to stop everything.`
 		gateway, gateway, s.temporal.UIURL(), s.temporal.Namespace(), demoKey, adminToken, logs,
 		filepath.Join(o.DataDir, "env"), gateway, demoKey)
 	return nil
+}
+
+// secrets returns the encryption key and the admin token, kept in DataDir
+// across runs.
+func (s *Stack) secrets() (encKey, adminToken string, err error) {
+	o := &s.opts
+	encKey, err = persistentSecret(o, "AETHER_ENCRYPTION_KEY", filepath.Join(o.DataDir, "encryption.key"), 32)
+	if err != nil {
+		return "", "", err
+	}
+	adminToken, err = persistentSecret(o, "AETHER_ADMIN_TOKEN", filepath.Join(o.DataDir, "admin.token"), 24)
+	return encKey, adminToken, err
+}
+
+// build compiles the api, worker and fakeupstream binaries into
+// DataDir/bin and returns that directory.
+func (s *Stack) build(ctx context.Context) (string, error) {
+	s.say("Building binaries...")
+	bin := filepath.Join(s.opts.DataDir, "bin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./cmd/api", "./cmd/worker", "./cmd/fakeupstream")
+	build.Dir = s.opts.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// startPostgres starts the Postgres cluster and puts it under supervision.
+func (s *Stack) startPostgres(ctx context.Context, pgOpts pgcluster.Options) error {
+	pg, err := pgcluster.Start(ctx, pgOpts)
+	if err != nil {
+		return err
+	}
+	s.pg = pg
+	s.children = append(s.children, &child{name: "postgres", log: pgOpts.LogFile,
+		done: func() <-chan struct{} { return s.pg.Done() }, exit: func() string { return "see its log" }, pid: func() int { return s.pg.Pid() },
+		restart: func(ctx context.Context) error {
+			pg, err := pgcluster.Start(ctx, pgOpts)
+			if err == nil {
+				s.mu.Lock()
+				s.pg = pg
+				s.mu.Unlock()
+			}
+			return err
+		}})
+	return nil
+}
+
+// startSupervision starts restarting crashed children; the supervisor
+// outlives ctx (the start-up context) and ends with Stop.
+func (s *Stack) startSupervision(ctx context.Context) {
+	superCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.superCancel = cancel
+	s.supervise(superCtx)
 }
 
 // Env returns what .dev/env exports.

@@ -70,21 +70,7 @@ func (o *Options) prodPorts() (prodPorts, error) {
 // namespace and Aether's search attributes, and returns once a request
 // through each replica succeeded. Data lives in Root/.dev/prod.
 func StartProd(ctx context.Context, opts Options) (*Stack, error) {
-	if opts.Getenv == nil {
-		opts.Getenv = os.Getenv
-	}
-	if opts.Out == nil {
-		opts.Out = os.Stdout
-	}
-	if opts.DataDir == "" {
-		opts.DataDir = filepath.Join(opts.Root, ".dev", "prod")
-	}
-	s := &Stack{opts: opts, env: map[string]string{}, policy: defaultRestartPolicy, failed: make(chan error, 1)}
-	if err := s.startProd(ctx); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	return s, nil
+	return launch(ctx, opts, filepath.Join(opts.Root, ".dev", "prod"), (*Stack).startProd)
 }
 
 func (s *Stack) startProd(ctx context.Context) error {
@@ -117,40 +103,21 @@ func (s *Stack) startProd(ctx context.Context) error {
 			return fmt.Errorf("%s is missing: run `make bin/temporal-server` (go.temporal.io/server %s)", b, ServerVersion)
 		}
 	}
-	encKey, err := persistentSecret(o, "AETHER_ENCRYPTION_KEY", filepath.Join(o.DataDir, "encryption.key"), 32)
-	if err != nil {
-		return err
-	}
-	adminToken, err := persistentSecret(o, "AETHER_ADMIN_TOKEN", filepath.Join(o.DataDir, "admin.token"), 24)
+	encKey, adminToken, err := s.secrets()
 	if err != nil {
 		return err
 	}
 	demoKey := o.get("AETHER_DEMO_KEY", "sk-aether-dev")
-
-	s.say("Building binaries...")
-	bin := filepath.Join(o.DataDir, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./cmd/api", "./cmd/worker", "./cmd/fakeupstream")
-	build.Dir = o.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
+	bin, err := s.build(ctx)
+	if err != nil {
+		return err
 	}
 
 	s.say("Starting Postgres on 127.0.0.1:%d (data in %s)...", ports.pg, filepath.Join(o.DataDir, "pg"))
 	pgOpts := pgcluster.Options{Dir: filepath.Join(o.DataDir, "pg"), Port: ports.pg, LogFile: filepath.Join(logs, "postgres.log")}
-	if s.pg, err = pgcluster.Start(ctx, pgOpts); err != nil {
+	if err := s.startPostgres(ctx, pgOpts); err != nil {
 		return err
 	}
-	s.children = append(s.children, &child{name: "postgres", log: pgOpts.LogFile,
-		done: func() <-chan struct{} { return s.pg.Done() }, exit: func() string { return "see its log" }, pid: func() int { return s.pg.Pid() },
-		restart: func(ctx context.Context) error {
-			pg, err := pgcluster.Start(ctx, pgOpts)
-			if err == nil {
-				s.mu.Lock()
-				s.pg = pg
-				s.mu.Unlock()
-			}
-			return err
-		}})
 	if err := s.ensureDatabase(ctx, "aether"); err != nil {
 		return err
 	}
@@ -244,9 +211,7 @@ func (s *Stack) startProd(ctx context.Context) error {
 	if err := s.writeEnv("AETHER_GATEWAY_URLS", "AETHER_FAKE_LISTEN"); err != nil {
 		return err
 	}
-	superCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.superCancel = cancel
-	s.supervise(superCtx)
+	s.startSupervision(ctx)
 	s.say(`
 Aether is running on the production Temporal server (Postgres).
 
