@@ -102,82 +102,99 @@ func translateStream(t *testing.T, client, upstream translate.API, req *canon.Re
 	return out.Bytes()
 }
 
-func TestGoldenRequests(t *testing.T) {
-	cases := []struct {
+// goldenSuite is one API's golden tests against the others, both ways:
+// requests, answers, streams and errors, each case a fixture translated
+// from upstream to client and compared with its golden file.
+type goldenSuite struct {
+	requests  []goldenRequest
+	responses []goldenResponse
+	streams   []goldenStream
+	errors    []goldenError
+}
+
+type (
+	goldenRequest struct {
 		name             string
 		client, upstream translate.API
 		fixture, golden  string
 		model            string
-	}{
-		{"anthropic to chat", translate.AnthropicMessages, translate.OpenAIChat, "anthropic_request.json", "anthropic_request.chat.json", "deepseek-reasoner"},
-		{"chat to anthropic", translate.OpenAIChat, translate.AnthropicMessages, "chat_request.json", "chat_request.anthropic.json", ""},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, _, err := translate.Request(c.client, c.upstream, readFile(t, c.fixture), c.model)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, c.golden, indent(t, out))
-		})
-	}
-}
-
-func TestGoldenResponses(t *testing.T) {
-	cases := []struct {
+	goldenResponse struct {
 		name             string
 		client, upstream translate.API
 		fixture, golden  string
-	}{
-		{"chat to anthropic", translate.AnthropicMessages, translate.OpenAIChat, "chat_response.json", "chat_response.anthropic.json"},
-		{"anthropic to chat", translate.OpenAIChat, translate.AnthropicMessages, "anthropic_response.json", "anthropic_response.chat.json"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, err := translate.Response(c.client, c.upstream, readFile(t, c.fixture))
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, c.golden, indent(t, out))
-		})
-	}
-}
-
-func TestGoldenStreams(t *testing.T) {
-	cases := []struct {
+	goldenStream struct {
 		name             string
 		client, upstream translate.API
 		req              *canon.Request
 		fixture, golden  string
-	}{
-		{"chat to anthropic", translate.AnthropicMessages, translate.OpenAIChat, &canon.Request{Stream: true}, "chat_stream.sse", "chat_stream.anthropic.sse"},
-		{"anthropic to chat", translate.OpenAIChat, translate.AnthropicMessages, &canon.Request{Stream: true, StreamUsage: true}, "anthropic_stream.sse", "anthropic_stream.chat.sse"},
-		{"anthropic to chat without include_usage", translate.OpenAIChat, translate.AnthropicMessages, &canon.Request{Stream: true}, "anthropic_stream.sse", "anthropic_stream.chat_no_usage.sse"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			golden(t, c.golden, translateStream(t, c.client, c.upstream, c.req, readFile(t, c.fixture)))
-		})
-	}
-}
-
-func TestGoldenErrors(t *testing.T) {
-	cases := []struct {
+	goldenError struct {
 		name             string
 		client, upstream translate.API
 		status           int
 		fixture, golden  string
-	}{
-		{"anthropic 529 to chat", translate.OpenAIChat, translate.AnthropicMessages, 529, "anthropic_error.json", "anthropic_error.chat.json"},
-		{"chat 429 to anthropic", translate.AnthropicMessages, translate.OpenAIChat, 429, "chat_error.json", "chat_error.anthropic.json"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+)
+
+// run checks every case with check, golden or one that first masks more
+// fields that depend on the clock.
+func (g goldenSuite) run(t *testing.T, check func(t *testing.T, name string, got []byte)) {
+	for _, c := range g.requests {
+		t.Run("request "+c.name, func(t *testing.T) {
+			out, _, err := translate.Request(c.client, c.upstream, readFile(t, c.fixture), c.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, c.golden, indent(t, out))
+		})
+	}
+	for _, c := range g.responses {
+		t.Run("response "+c.name, func(t *testing.T) {
+			out, err := translate.Response(c.client, c.upstream, readFile(t, c.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, c.golden, indent(t, out))
+		})
+	}
+	for _, c := range g.streams {
+		t.Run("stream "+c.name, func(t *testing.T) {
+			check(t, c.golden, translateStream(t, c.client, c.upstream, c.req, readFile(t, c.fixture)))
+		})
+	}
+	for _, c := range g.errors {
+		t.Run("error "+c.name, func(t *testing.T) {
 			status, out := translate.Error(c.client, c.upstream, c.status, readFile(t, c.fixture))
 			if status != c.status {
 				t.Errorf("status %d, want %d", status, c.status)
 			}
-			golden(t, c.golden, indent(t, out))
+			check(t, c.golden, indent(t, out))
 		})
 	}
+}
+
+// TestGolden covers Chat against Anthropic Messages, both ways: requests,
+// answers, streams and errors.
+func TestGolden(t *testing.T) {
+	goldenSuite{
+		requests: []goldenRequest{
+			{"anthropic to chat", translate.AnthropicMessages, translate.OpenAIChat, "anthropic_request.json", "anthropic_request.chat.json", "deepseek-reasoner"},
+			{"chat to anthropic", translate.OpenAIChat, translate.AnthropicMessages, "chat_request.json", "chat_request.anthropic.json", ""},
+		},
+		responses: []goldenResponse{
+			{"chat to anthropic", translate.AnthropicMessages, translate.OpenAIChat, "chat_response.json", "chat_response.anthropic.json"},
+			{"anthropic to chat", translate.OpenAIChat, translate.AnthropicMessages, "anthropic_response.json", "anthropic_response.chat.json"},
+		},
+		streams: []goldenStream{
+			{"chat to anthropic", translate.AnthropicMessages, translate.OpenAIChat, &canon.Request{Stream: true}, "chat_stream.sse", "chat_stream.anthropic.sse"},
+			{"anthropic to chat", translate.OpenAIChat, translate.AnthropicMessages, &canon.Request{Stream: true, StreamUsage: true}, "anthropic_stream.sse", "anthropic_stream.chat.sse"},
+			{"anthropic to chat without include_usage", translate.OpenAIChat, translate.AnthropicMessages, &canon.Request{Stream: true}, "anthropic_stream.sse", "anthropic_stream.chat_no_usage.sse"},
+		},
+		errors: []goldenError{
+			{"anthropic 529 to chat", translate.OpenAIChat, translate.AnthropicMessages, 529, "anthropic_error.json", "anthropic_error.chat.json"},
+			{"chat 429 to anthropic", translate.AnthropicMessages, translate.OpenAIChat, 429, "chat_error.json", "chat_error.anthropic.json"},
+		},
+	}.run(t, golden)
 }
