@@ -151,14 +151,7 @@ func (ChatCodec) DecodeRequest(body []byte) (*canon.Request, error) {
 		}
 		switch {
 		case json.Unmarshal(in.ToolChoice, &mode) == nil:
-			switch mode {
-			case "auto":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolAuto}
-			case "none":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNone}
-			case "required":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolRequired}
-			}
+			r.ToolChoice = toolChoiceMode(mode)
 		case json.Unmarshal(in.ToolChoice, &named) == nil && named.Function.Name != "":
 			r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNamed, Name: named.Function.Name}
 		}
@@ -221,6 +214,20 @@ func argumentsJSON(s string) json.RawMessage {
 	}
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// toolChoiceMode reads Chat's and Responses' string tool_choice; nil for
+// a mode it does not know.
+func toolChoiceMode(mode string) *canon.ToolChoice {
+	switch mode {
+	case "auto":
+		return &canon.ToolChoice{Mode: canon.ToolAuto}
+	case "none":
+		return &canon.ToolChoice{Mode: canon.ToolNone}
+	case "required":
+		return &canon.ToolChoice{Mode: canon.ToolRequired}
+	}
+	return nil
 }
 
 // decodeChatContent reads content: a string, an array of parts or null.

@@ -144,14 +144,7 @@ func (ResponsesCodec) DecodeRequest(body []byte) (*canon.Request, error) {
 		}
 		switch {
 		case json.Unmarshal(in.ToolChoice, &mode) == nil:
-			switch mode {
-			case "auto":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolAuto}
-			case "none":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNone}
-			case "required":
-				r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolRequired}
-			}
+			r.ToolChoice = toolChoiceMode(mode)
 		case json.Unmarshal(in.ToolChoice, &named) == nil && named.Type == "function" && named.Name != "":
 			r.ToolChoice = &canon.ToolChoice{Mode: canon.ToolNamed, Name: named.Name}
 		}
