@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +149,8 @@ type overviewData struct {
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 	to := c.now().UTC()
-	from := to.Add(-24 * time.Hour)
+	// Whole hours, as the overview's hourly sums hold them.
+	from := to.Add(-24 * time.Hour).Truncate(time.Hour)
 	o, err := c.store.ConsoleOverview(r.Context(), from, to)
 	if err != nil {
 		http.Error(w, "Could not read requests.", http.StatusInternalServerError)
@@ -180,56 +180,23 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 			names[strconv.FormatInt(u.ID, 10)] = u.Name
 		}
 	}
-	q := "&from=" + url.QueryEscape(from.Format(time.RFC3339)) + "&to=" + url.QueryEscape(to.Format(time.RFC3339))
 	for _, g := range []struct {
 		by  string
+		in  []store.GroupStats
 		out *[]groupRow
-	}{{"model", &d.Models}, {"user", &d.Users}, {"provider", &d.Providers}} {
-		var agg struct{ Rows []store.Aggregate }
-		if c.get(r, "/requests/aggregate?group_by="+g.by+q, &agg) != nil {
-			continue
-		}
-		*g.out = top(agg.Rows, func(s string) string {
-			if g.by == "user" {
-				if n, ok := names[s]; ok {
-					return n
-				}
+	}{{"model", o.Models, &d.Models}, {"user", o.Users, &d.Users}, {"provider", o.Providers, &d.Providers}} {
+		for _, a := range g.in {
+			name := a.Group
+			if n, ok := names[a.Group]; ok && g.by == "user" {
+				name = n
 			}
-			return s
-		})
+			*g.out = append(*g.out, groupRow{Name: name, Requests: a.Requests, Failed: a.Failed, Tokens: a.Tokens, CostUSD: a.CostUSD})
+		}
 	}
 	if c.cfg.Metrics != nil {
 		d.Pipeline = c.pipeline(r)
 	}
 	c.render(w, r, http.StatusOK, "overview", view{Title: "Overview", Data: d})
-}
-
-// top sums the aggregate's days per group and keeps the five largest.
-func top(rows []store.Aggregate, name func(string) string) []groupRow {
-	by := map[string]*groupRow{}
-	for _, a := range rows {
-		g := by[a.Group]
-		if g == nil {
-			g = &groupRow{Name: name(a.Group)}
-			by[a.Group] = g
-		}
-		g.Requests += a.Requests
-		g.Failed += a.Failed
-		g.Tokens += a.TotalTokens
-		f, _ := strconv.ParseFloat(a.CostUSD, 64)
-		g.CostUSD += f
-	}
-	out := make([]groupRow, 0, len(by))
-	for _, g := range by {
-		out = append(out, *g)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out[:min(len(out), 5)]
 }
 
 // pipeline reads the accounting pipeline's gauges and counters from this

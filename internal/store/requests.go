@@ -108,8 +108,8 @@ type FinalResult struct {
 func picoArg(v llm.PicoUSD) string { return v.String() }
 
 // RecordFinal writes the request's final state, its attempts, the spend
-// counters, the provider keys' health and the audit line, in one
-// transaction. Only the call that moves the row to a final status touches
+// counters, the overview's hourly sums, the provider keys' health and the
+// audit line, in one transaction. Only the call that moves the row to a final status touches
 // counters, so retries and duplicate events never double-count.
 func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, error) {
 	var res FinalResult
@@ -168,6 +168,9 @@ func (s *Store) RecordFinal(ctx context.Context, f FinalRecord) (FinalResult, er
 		}
 		res.Applied, res.Status = true, o.Status
 		if err := recordAttempts(ctx, tx, f.Meta.RequestID, o); err != nil {
+			return err
+		}
+		if err := addToHours(ctx, tx, []string{f.Meta.RequestID}); err != nil {
 			return err
 		}
 		if f.Cost != nil && f.Cost.Total > 0 {

@@ -9,8 +9,15 @@ import (
 // limit rows older than before, in one short transaction, and returns how
 // many it deleted. Callers repeat until fewer than limit come back.
 
-// DeleteExpiredRequests deletes one batch of request rows.
+// DeleteExpiredRequests deletes one batch of request rows, and the
+// overview's hourly sums of the hours before before's hour.
 func (s *Store) DeleteExpiredRequests(ctx context.Context, before time.Time, limit int) (int64, error) {
+	for _, sql := range []string{`DELETE FROM request_stats_hourly WHERE hour < date_trunc('hour', $1::timestamptz)`,
+		`DELETE FROM request_latency_hourly WHERE hour < date_trunc('hour', $1::timestamptz)`} {
+		if _, err := s.Pool.Exec(ctx, sql, before); err != nil {
+			return 0, interpretError(err)
+		}
+	}
 	return s.deleteBatch(ctx, `DELETE FROM requests WHERE request_id IN (SELECT request_id FROM requests WHERE created_at < $1 LIMIT $2)`, before, limit)
 }
 
