@@ -317,8 +317,18 @@ func decodeBlock(b blockJSON) (canon.Block, bool, error) {
 	return canon.Block{}, false, nil
 }
 
-// EncodeRequest writes a Messages API request body.
+// EncodeRequest writes a Messages API request body by appending
+// (appendRequest); a request it cannot write goes to encodeRequestJSON.
 func (Codec) EncodeRequest(r *canon.Request) ([]byte, error) {
+	if b, ok := appendRequest(make([]byte, 0, 4096), r); ok {
+		return b, nil
+	}
+	return encodeRequestJSON(r)
+}
+
+// encodeRequestJSON writes a Messages API request body with
+// encoding/json; appendRequest writes the same bytes.
+func encodeRequestJSON(r *canon.Request) ([]byte, error) {
 	out := map[string]any{"model": r.Model}
 	maxTokens := r.MaxTokens
 	if maxTokens <= 0 {

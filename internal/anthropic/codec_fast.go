@@ -3,6 +3,7 @@ package anthropic
 import (
 	"encoding/json"
 
+	"aether/internal/canon"
 	"aether/internal/canon/jsontext"
 )
 
@@ -306,4 +307,256 @@ func readBlock(r *jsontext.Reader, b *blockJSON) {
 			r.SkipUnknown(key)
 		}
 	}
+}
+
+// appendRequest appends the body encodeRequestJSON writes, byte for byte:
+// json.Marshal writes a map's keys sorted and a struct's fields in order.
+// It gives false for a request it does not write (a temperature or top_p
+// json.Marshal refuses); the caller then uses encodeRequestJSON for its
+// error.
+func appendRequest(dst []byte, r *canon.Request) ([]byte, bool) {
+	maxTokens := r.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = defaultMaxTokens(r.Model)
+	}
+	var budget int64
+	thinking := ""
+	if rs := r.Reasoning; rs != nil {
+		switch {
+		case rs.Disabled:
+			thinking = "disabled"
+		case rs.BudgetTokens > 0 || rs.Effort != "":
+			var ok bool
+			if budget, ok = thinkingBudget(r, maxTokens); ok {
+				thinking = "enabled"
+			}
+		}
+	}
+	var err error
+	dst = append(dst, `{"max_tokens":`...)
+	dst = jsontext.AppendInt(dst, maxTokens)
+	dst = append(dst, `,"messages":[`...)
+	first := true
+	for _, m := range r.Messages {
+		mark := len(dst)
+		if !first {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"content":`...)
+		start := len(dst)
+		if dst, err = appendBlocks(dst, m.Content); err != nil {
+			return dst, false
+		}
+		if len(dst) == start+2 {
+			dst = dst[:mark] // Anthropic rejects an empty message
+			continue
+		}
+		first = false
+		dst = append(dst, `,"role":`...)
+		dst = jsontext.AppendString(dst, string(m.Role))
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if r.User != "" {
+		dst = append(dst, `,"metadata":{"user_id":`...)
+		dst = jsontext.AppendString(dst, r.User)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"model":`...)
+	dst = jsontext.AppendString(dst, r.Model)
+	if f := r.ResponseFormat; f != nil && f.Type == canon.FormatJSONSchema && isObject(f.Schema) {
+		dst = append(dst, `,"output_config":{"format":{"schema":`...)
+		if dst, err = jsontext.AppendRaw(dst, f.Schema); err != nil {
+			return dst, false
+		}
+		dst = append(dst, `,"type":"json_schema"}}`...)
+	}
+	if len(r.Stop) > 0 {
+		dst = append(dst, `,"stop_sequences":[`...)
+		for i, s := range r.Stop {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsontext.AppendString(dst, s)
+		}
+		dst = append(dst, ']')
+	}
+	if r.Stream {
+		dst = append(dst, `,"stream":true`...)
+	}
+	if len(r.System) > 0 {
+		dst = append(dst, `,"system":`...)
+		if dst, err = appendBlocks(dst, r.System); err != nil {
+			return dst, false
+		}
+	}
+	if r.Temperature != nil && thinking != "enabled" {
+		dst = append(dst, `,"temperature":`...)
+		if dst, err = jsontext.AppendFloat(dst, *r.Temperature); err != nil {
+			return dst, false
+		}
+	}
+	switch thinking {
+	case "disabled":
+		dst = append(dst, `,"thinking":{"type":"disabled"}`...)
+	case "enabled":
+		dst = append(dst, `,"thinking":{"budget_tokens":`...)
+		dst = jsontext.AppendInt(dst, budget)
+		dst = append(dst, `,"type":"enabled"}`...)
+	}
+	if len(r.Tools) > 0 {
+		// tool_choice only with tools: the API rejects it alone.
+		if tc := r.ToolChoice; tc != nil || r.ParallelToolCalls != nil && !*r.ParallelToolCalls {
+			choice, name := "auto", ""
+			if tc != nil {
+				switch tc.Mode {
+				case canon.ToolNone:
+					choice = "none"
+				case canon.ToolRequired:
+					choice = "any"
+				case canon.ToolNamed:
+					choice, name = "tool", tc.Name
+				}
+			}
+			dst = append(dst, `,"tool_choice":{`...)
+			if r.ParallelToolCalls != nil && !*r.ParallelToolCalls && choice != "none" {
+				dst = append(dst, `"disable_parallel_tool_use":true,`...)
+			}
+			if choice == "tool" {
+				dst = append(dst, `"name":`...)
+				dst = jsontext.AppendString(dst, name)
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"type":`...)
+			dst = jsontext.AppendString(dst, choice)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, `,"tools":[`...)
+		for i, t := range r.Tools {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			if t.Description != "" {
+				dst = append(dst, `"description":`...)
+				dst = jsontext.AppendString(dst, t.Description)
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"input_schema":`...)
+			if isObject(t.Parameters) {
+				if dst, err = jsontext.AppendRaw(dst, t.Parameters); err != nil {
+					return dst, false
+				}
+			} else {
+				dst = append(dst, `{"type":"object"}`...)
+			}
+			dst = append(dst, `,"name":`...)
+			dst = jsontext.AppendString(dst, t.Name)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if r.TopP != nil && thinking != "enabled" {
+		dst = append(dst, `,"top_p":`...)
+		if dst, err = jsontext.AppendFloat(dst, *r.TopP); err != nil {
+			return dst, false
+		}
+	}
+	return append(dst, '}'), true
+}
+
+// appendBlocks appends what json.Marshal writes for encodeBlocks(blocks).
+func appendBlocks(dst []byte, blocks []canon.Block) ([]byte, error) {
+	dst = append(dst, '[')
+	first := true
+	for _, b := range blocks {
+		mark := len(dst)
+		if !first {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		var err error
+		if dst, ok, err = appendBlock(dst, b); err != nil {
+			return dst, err
+		}
+		if !ok {
+			dst = dst[:mark]
+			continue
+		}
+		first = false
+	}
+	return append(dst, ']'), nil
+}
+
+// appendBlock appends what json.Marshal writes for encodeBlock(b), or
+// gives false where encodeBlock gives nil.
+func appendBlock(dst []byte, b canon.Block) ([]byte, bool, error) {
+	var err error
+	switch b.Type {
+	case canon.BlockText:
+		if b.Text == "" {
+			return dst, false, nil
+		}
+		dst = append(dst, `{"type":"text","text":`...)
+		dst = jsontext.AppendString(dst, b.Text)
+	case canon.BlockImage:
+		dst = append(dst, `{"type":"image","source":{"type":`...)
+		if b.URL != "" {
+			dst = append(dst, `"url","url":`...)
+			dst = jsontext.AppendString(dst, b.URL)
+		} else {
+			dst = append(dst, `"base64"`...)
+			if b.MediaType != "" {
+				dst = append(dst, `,"media_type":`...)
+				dst = jsontext.AppendString(dst, b.MediaType)
+			}
+			if b.Data != "" {
+				dst = append(dst, `,"data":`...)
+				dst = jsontext.AppendString(dst, b.Data)
+			}
+		}
+		dst = append(dst, '}')
+	case canon.BlockToolCall:
+		dst = append(dst, `{"type":"tool_use","id":`...)
+		dst = jsontext.AppendString(dst, b.ID)
+		dst = append(dst, `,"name":`...)
+		dst = jsontext.AppendString(dst, b.Name)
+		dst = append(dst, `,"input":`...)
+		if isObject(b.Arguments) {
+			if dst, err = jsontext.AppendRaw(dst, b.Arguments); err != nil {
+				return dst, false, err
+			}
+		} else {
+			dst = append(dst, `{}`...)
+		}
+	case canon.BlockToolResult:
+		dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
+		dst = jsontext.AppendString(dst, b.ID)
+		mark := len(dst)
+		dst = append(dst, `,"content":`...)
+		start := len(dst)
+		if dst, err = appendBlocks(dst, b.Content); err != nil {
+			return dst, false, err
+		}
+		if len(dst) == start+2 {
+			dst = dst[:mark] // omitempty
+		}
+		if b.IsError {
+			dst = append(dst, `,"is_error":true`...)
+		}
+	case canon.BlockThinking:
+		if !anthropicSigned(b) {
+			return dst, false, nil
+		}
+		dst = append(dst, `{"type":"thinking","thinking":`...)
+		dst = jsontext.AppendString(dst, b.Text)
+		dst = append(dst, `,"signature":`...)
+		dst = jsontext.AppendString(dst, b.Signature)
+	case canon.BlockRedactedThinking:
+		dst = append(dst, `{"type":"redacted_thinking","data":`...)
+		dst = jsontext.AppendString(dst, b.Data)
+	default:
+		return dst, false, nil
+	}
+	return append(dst, '}'), true, nil
 }
