@@ -66,36 +66,44 @@ type responsesFormatJSON struct {
 	Strict *bool           `json:"strict"`
 }
 
+type responsesToolJSON struct {
+	Type        string                `json:"type"`
+	Name        string                `json:"name"`
+	Description string                `json:"description"`
+	Parameters  json.RawMessage       `json:"parameters"`
+	Format      *responsesGrammarJSON `json:"format"` // a custom tool's
+}
+
+type responsesGrammarJSON struct {
+	Type       string `json:"type"`
+	Syntax     string `json:"syntax"`
+	Definition string `json:"definition"`
+}
+
+type responsesEffortJSON struct {
+	Effort string `json:"effort"`
+}
+
+type responsesTextJSON struct {
+	Format *responsesFormatJSON `json:"format"`
+}
+
 type responsesRequestJSON struct {
-	Model        string          `json:"model"`
-	Instructions json.RawMessage `json:"instructions"`
-	Input        json.RawMessage `json:"input"`
-	Tools        []struct {
-		Type        string          `json:"type"`
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-		Format      *struct {
-			Type       string `json:"type"`
-			Syntax     string `json:"syntax"`
-			Definition string `json:"definition"`
-		} `json:"format"` // a custom tool's
-	} `json:"tools"`
-	ToolChoice        json.RawMessage `json:"tool_choice"`
-	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
-	Reasoning         *struct {
-		Effort string `json:"effort"`
-	} `json:"reasoning"`
-	Text *struct {
-		Format *responsesFormatJSON `json:"format"`
-	} `json:"text"`
-	MaxOutputTokens    int64    `json:"max_output_tokens"`
-	Temperature        *float64 `json:"temperature"`
-	TopP               *float64 `json:"top_p"`
-	Stream             bool     `json:"stream"`
-	User               string   `json:"user"`
-	SafetyIdentifier   string   `json:"safety_identifier"`
-	PreviousResponseID string   `json:"previous_response_id"`
+	Model              string               `json:"model"`
+	Instructions       json.RawMessage      `json:"instructions"`
+	Input              json.RawMessage      `json:"input"`
+	Tools              []responsesToolJSON  `json:"tools"`
+	ToolChoice         json.RawMessage      `json:"tool_choice"`
+	ParallelToolCalls  *bool                `json:"parallel_tool_calls"`
+	Reasoning          *responsesEffortJSON `json:"reasoning"`
+	Text               *responsesTextJSON   `json:"text"`
+	MaxOutputTokens    int64                `json:"max_output_tokens"`
+	Temperature        *float64             `json:"temperature"`
+	TopP               *float64             `json:"top_p"`
+	Stream             bool                 `json:"stream"`
+	User               string               `json:"user"`
+	SafetyIdentifier   string               `json:"safety_identifier"`
+	PreviousResponseID string               `json:"previous_response_id"`
 }
 
 // DecodeRequest reads a Responses request body. Input items that cannot
@@ -103,9 +111,19 @@ type responsesRequestJSON struct {
 // are built-in tools; previous_response_id is refused, since the history
 // it names is stored at OpenAI and the upstream has none of it.
 func (ResponsesCodec) DecodeRequest(body []byte) (*canon.Request, error) {
+	return decodeResponsesRequest(body, true)
+}
+
+// decodeResponsesRequest is DecodeRequest; fast reads the body, its input
+// items and their content parts in one scan each
+// (readResponsesRequest), where they read exactly as with json.Unmarshal.
+func decodeResponsesRequest(body []byte, fast bool) (*canon.Request, error) {
 	var in responsesRequestJSON
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, invalid("invalid request body: " + err.Error())
+	if !fast || !readResponsesRequest(body, &in) {
+		in = responsesRequestJSON{}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, invalid("invalid request body: " + err.Error())
+		}
 	}
 	if in.PreviousResponseID != "" {
 		return nil, invalid("previous_response_id is not supported by this model's provider: send the whole conversation in input")
@@ -115,12 +133,12 @@ func (ResponsesCodec) DecodeRequest(body []byte) (*canon.Request, error) {
 		Stream: in.Stream, StreamUsage: in.Stream, ParallelToolCalls: in.ParallelToolCalls,
 		User: cmpOr(in.User, in.SafetyIdentifier),
 	}
-	instructions, err := decodeResponsesContent(in.Instructions)
+	instructions, err := decodeResponsesContent(in.Instructions, fast)
 	if err != nil {
 		return nil, err
 	}
 	r.System = textBlocks(instructions)
-	if err := decodeResponsesInput(r, in.Input); err != nil {
+	if err := decodeResponsesInput(r, in.Input, fast); err != nil {
 		return nil, err
 	}
 	for _, t := range in.Tools {
@@ -180,7 +198,7 @@ func textBlocks(blocks []canon.Block) []canon.Block {
 // decodeResponsesInput reads input: a string (one user message) or a list
 // of items. Consecutive items of one role become one canonical message:
 // an assistant turn is its reasoning, message and function_call items.
-func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
+func decodeResponsesInput(r *canon.Request, raw json.RawMessage, fast bool) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil
@@ -193,9 +211,15 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 		r.Messages = append(r.Messages, canon.Message{Role: canon.RoleUser, Content: []canon.Block{{Type: canon.BlockText, Text: s}}})
 		return nil
 	}
-	var items []responsesItemJSON
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return invalid("invalid input: " + err.Error())
+	items, ok := []responsesItemJSON(nil), false
+	if fast {
+		items, ok = readResponsesItems(raw)
+	}
+	if !ok {
+		items = nil
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return invalid("invalid input: " + err.Error())
+		}
 	}
 	add := func(role canon.Role, blocks ...canon.Block) {
 		if len(blocks) == 0 {
@@ -210,7 +234,7 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 	for _, it := range items {
 		switch it.Type {
 		case "message", "":
-			content, err := decodeResponsesContent(it.Content)
+			content, err := decodeResponsesContent(it.Content, fast)
 			if err != nil {
 				return err
 			}
@@ -230,13 +254,13 @@ func decodeResponsesInput(r *canon.Request, raw json.RawMessage) error {
 			args, _ := json.Marshal(customInput{it.Input})
 			add(canon.RoleAssistant, canon.Block{Type: canon.BlockToolCall, ID: it.CallID, Name: it.Name, Arguments: args})
 		case "function_call_output", "custom_tool_call_output":
-			content, err := decodeResponsesContent(it.Output)
+			content, err := decodeResponsesContent(it.Output, fast)
 			if err != nil {
 				return err
 			}
 			add(canon.RoleUser, canon.Block{Type: canon.BlockToolResult, ID: it.CallID, Content: content})
 		case "reasoning":
-			if b, ok := reasoningBlock(it); ok {
+			if b, ok := reasoningBlock(it, fast); ok {
 				add(canon.RoleAssistant, b)
 			}
 		}
@@ -297,7 +321,7 @@ func customTools(r *canon.Request) map[string]bool {
 // reasoningBlock reads a reasoning item: its summary (or, from open-weight
 // models, its reasoning_text content) is the thinking text, and its
 // encrypted content the signature (see SignaturePrefix).
-func reasoningBlock(it responsesItemJSON) (canon.Block, bool) {
+func reasoningBlock(it responsesItemJSON, fast bool) (canon.Block, bool) {
 	if data, ok := strings.CutPrefix(it.EncryptedContent, RedactedPrefix); ok {
 		return canon.Block{Type: canon.BlockRedactedThinking, Data: data}, data != ""
 	}
@@ -307,7 +331,7 @@ func reasoningBlock(it responsesItemJSON) (canon.Block, bool) {
 		parts = append(parts, s.Text)
 	}
 	if len(parts) == 0 {
-		content, _ := decodeResponsesContent(it.Content)
+		content, _ := decodeResponsesContent(it.Content, fast)
 		for _, c := range content {
 			parts = append(parts, c.Text)
 		}
@@ -342,28 +366,36 @@ func rawArguments(raw json.RawMessage) json.RawMessage {
 
 // decodeResponsesContent reads message content, instructions or a tool
 // output: a string, a list of parts or null.
-func decodeResponsesContent(raw json.RawMessage) ([]canon.Block, error) {
-	return decodeContent(raw, func(p responsesPartJSON) (canon.Block, bool) {
-		switch p.Type {
-		case "input_text", "output_text", "text", "reasoning_text", "summary_text":
-			return canon.Block{Type: canon.BlockText, Text: p.Text}, true
-		case "refusal":
-			return canon.Block{Type: canon.BlockText, Text: p.Refusal}, true
-		case "input_image":
-			var url string
-			if json.Unmarshal(p.ImageURL, &url) != nil {
-				var obj struct {
-					URL string `json:"url"`
-				}
-				_ = json.Unmarshal(p.ImageURL, &obj)
-				url = obj.URL
-			}
-			if url != "" {
-				return imageBlock(url), true
-			}
+func decodeResponsesContent(raw json.RawMessage, fast bool) ([]canon.Block, error) {
+	if fast {
+		if out, ok := readResponsesContent(raw); ok {
+			return out, nil
 		}
-		return canon.Block{}, false
-	})
+	}
+	return decodeContent(raw, responsesPartBlock)
+}
+
+// responsesPartBlock is the canonical block of a content part, or false.
+func responsesPartBlock(p responsesPartJSON) (canon.Block, bool) {
+	switch p.Type {
+	case "input_text", "output_text", "text", "reasoning_text", "summary_text":
+		return canon.Block{Type: canon.BlockText, Text: p.Text}, true
+	case "refusal":
+		return canon.Block{Type: canon.BlockText, Text: p.Refusal}, true
+	case "input_image":
+		var url string
+		if json.Unmarshal(p.ImageURL, &url) != nil {
+			var obj struct {
+				URL string `json:"url"`
+			}
+			_ = json.Unmarshal(p.ImageURL, &obj)
+			url = obj.URL
+		}
+		if url != "" {
+			return imageBlock(url), true
+		}
+	}
+	return canon.Block{}, false
 }
 
 // Encoded shapes; field order follows the API reference.
@@ -576,7 +608,7 @@ func (ResponsesCodec) DecodeResponse(body []byte) (*canon.Response, error) {
 	for _, it := range in.Output {
 		switch it.Type {
 		case "message":
-			content, err := decodeResponsesContent(it.Content)
+			content, err := decodeResponsesContent(it.Content, true)
 			if err != nil {
 				return nil, err
 			}
@@ -585,7 +617,7 @@ func (ResponsesCodec) DecodeResponse(body []byte) (*canon.Response, error) {
 			calls = true
 			r.Content = append(r.Content, canon.Block{Type: canon.BlockToolCall, ID: it.CallID, Name: it.Name, Arguments: rawArguments(it.Arguments)})
 		case "reasoning":
-			if b, ok := reasoningBlock(it); ok {
+			if b, ok := reasoningBlock(it, true); ok {
 				r.Content = append(r.Content, b)
 			}
 		}
