@@ -589,18 +589,28 @@ type responseJSON struct {
 	StopReason   string          `json:"stop_reason"`
 	StopSequence string          `json:"stop_sequence"`
 	Usage        *usageJSON      `json:"usage"`
+	blocks       parsedBlocks    // Content's, when readResponse read them
 }
 
 // DecodeResponse reads a Messages API response body.
 func (Codec) DecodeResponse(body []byte) (*canon.Response, error) {
+	return decodeResponse(body, true)
+}
+
+// decodeResponse is DecodeResponse; fast reads the body in one scan
+// (readResponse) where it reads exactly as with json.Unmarshal.
+func decodeResponse(body []byte, fast bool) (*canon.Response, error) {
 	var in responseJSON
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
+	if !fast || !readResponse(body, &in) {
+		in = responseJSON{}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, err
+		}
 	}
 	if in.Type != "message" {
 		return nil, errors.New("anthropic: not a message object")
 	}
-	content, err := decodeContent(in.Content)
+	content, err := in.blocks.content(in.Content)
 	if err != nil {
 		return nil, err
 	}

@@ -560,3 +560,86 @@ func appendBlock(dst []byte, b canon.Block) ([]byte, bool, error) {
 	}
 	return append(dst, '}'), true, nil
 }
+
+// readResponse decodes an answer body into in in one scan, content
+// blocks included, or gives false as readRequest does; the caller then
+// uses json.Unmarshal.
+func readResponse(body []byte, in *responseJSON) bool {
+	var r jsontext.Reader
+	r.Reset(body)
+	var seen uint32
+	str := func(bit uint32, dst *string) {
+		if onceIn(&r, &seen, bit) {
+			*dst = r.String()
+		}
+	}
+	for key := range r.Object() {
+		switch string(key) {
+		case "id":
+			str(1<<0, &in.ID)
+		case "type":
+			str(1<<1, &in.Type)
+		case "model":
+			str(1<<2, &in.Model)
+		case "content":
+			if onceIn(&r, &seen, 1<<3) {
+				in.Content, in.blocks = readContent(&r)
+			}
+		case "stop_reason":
+			str(1<<4, &in.StopReason)
+		case "stop_sequence":
+			str(1<<5, &in.StopSequence)
+		case "usage":
+			if onceIn(&r, &seen, 1<<6) {
+				in.Usage = &usageJSON{}
+				readUsage(&r, in.Usage)
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+	return r.End()
+}
+
+func readUsage(r *jsontext.Reader, u *usageJSON) {
+	var seen uint32
+	num := func(bit uint32, dst **int64) {
+		if onceIn(r, &seen, bit) {
+			v := r.Int64()
+			*dst = &v
+		}
+	}
+	for key := range r.Object() {
+		switch string(key) {
+		case "input_tokens":
+			num(1<<0, &u.InputTokens)
+		case "output_tokens":
+			num(1<<1, &u.OutputTokens)
+		case "cache_creation_input_tokens":
+			num(1<<2, &u.CacheCreationInputTokens)
+		case "cache_read_input_tokens":
+			num(1<<3, &u.CacheReadInputTokens)
+		case "cache_creation":
+			if onceIn(r, &seen, 1<<4) {
+				u.CacheCreation = &cacheCreationJSON{}
+				var seen uint32
+				for key := range r.Object() {
+					switch string(key) {
+					case "ephemeral_5m_input_tokens":
+						if onceIn(r, &seen, 1<<0) {
+							u.CacheCreation.Ephemeral5m = r.Int64()
+						}
+					case "ephemeral_1h_input_tokens":
+						if onceIn(r, &seen, 1<<1) {
+							u.CacheCreation.Ephemeral1h = r.Int64()
+						}
+					default:
+						r.SkipUnknown(key)
+					}
+				}
+			}
+		default:
+			r.SkipUnknown(key)
+		}
+	}
+}

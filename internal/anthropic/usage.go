@@ -12,14 +12,16 @@ import (
 // object when the API reports it (docs/wire-formats.md, "Usage semantics
 // per provider").
 type usageJSON struct {
-	InputTokens              *int64 `json:"input_tokens"`
-	OutputTokens             *int64 `json:"output_tokens"`
-	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
-	CacheCreation            *struct {
-		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
-		Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
-	} `json:"cache_creation"`
+	InputTokens              *int64             `json:"input_tokens"`
+	OutputTokens             *int64             `json:"output_tokens"`
+	CacheCreationInputTokens *int64             `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64             `json:"cache_read_input_tokens"`
+	CacheCreation            *cacheCreationJSON `json:"cache_creation"`
+}
+
+type cacheCreationJSON struct {
+	Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
 }
 
 // merge applies the fields present in u over an earlier usage: message_delta
