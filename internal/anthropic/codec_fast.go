@@ -568,8 +568,17 @@ func readResponse(body []byte, in *responseJSON) bool {
 	var r jsontext.Reader
 	r.Reset(body)
 	var seen uint32
+	// A null string leaves it empty, as json.Unmarshal does: answers send
+	// "stop_sequence": null.
 	str := func(bit uint32, dst *string) {
-		if onceIn(&r, &seen, bit) {
+		switch {
+		case seen&bit != 0:
+			r.Fail()
+		case r.IsNull():
+			seen |= bit
+			r.Skip()
+		default:
+			seen |= bit
 			*dst = r.String()
 		}
 	}
