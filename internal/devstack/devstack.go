@@ -45,7 +45,7 @@ type Stack struct {
 	mu       sync.Mutex
 	pg       *pgcluster.Cluster
 	temporal *temporaldev.Server
-	tserver  *serverProc // `make prod-stack`'s Temporal server (prod.go)
+	tserver  *procs.Proc // `make prod-stack`'s Temporal server (prod.go)
 	procs    []*procs.Proc
 	children []*child
 	// Supervision: stopped by Stop; failed reports a child left down.
@@ -372,7 +372,7 @@ func (s *Stack) Stop() {
 		s.temporal = nil
 	}
 	if s.tserver != nil {
-		s.tserver.stop()
+		s.tserver.Stop(serverGrace)
 		s.tserver = nil
 	}
 	if s.pg != nil {

@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -129,14 +127,14 @@ func (s *Stack) startProd(ctx context.Context) error {
 	s.say("Starting the Temporal server %s on %s (Postgres persistence, SQL visibility)...", ServerVersion, address)
 	tEnv := map[string]string{"AETHER_PROD_PG_PORT": strconv.Itoa(ports.pg), "AETHER_PROD_TEMPORAL_PORT": strconv.Itoa(ports.temporal)}
 	tLog := filepath.Join(logs, "temporal.log")
-	startServer := func(ctx context.Context) (*serverProc, error) {
+	startServer := func(ctx context.Context) (*procs.Proc, error) {
 		return startTemporalServer(ctx, serverBin, o.Root, tEnv, tLog, address)
 	}
 	if s.tserver, err = startServer(ctx); err != nil {
 		return err
 	}
 	s.children = append(s.children, &child{name: "temporal", log: tLog,
-		done: func() <-chan struct{} { return s.tserver.done }, exit: func() string { return s.tserver.exit() }, pid: func() int { return s.tserver.pid() },
+		done: func() <-chan struct{} { return s.tserver.Done() }, exit: func() string { return s.tserver.Exit() }, pid: func() int { return s.tserver.Pid() },
 		restart: func(ctx context.Context) error {
 			t, err := startServer(ctx)
 			if err == nil {
@@ -369,47 +367,15 @@ func prepareNamespace(ctx context.Context, address, namespace string) error {
 	}
 }
 
-// serverProc is the running Temporal server.
-type serverProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-func (p *serverProc) pid() int { return p.cmd.Process.Pid }
-
-func (p *serverProc) exit() string {
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.String()
-	default:
-		return "running"
-	}
-}
-
 // startTemporalServer runs all four services of the server in one process
 // with deploy/temporal/aether.yaml, and waits until the frontend answers
 // the SDK's health check.
-func startTemporalServer(ctx context.Context, bin, root string, env map[string]string, logFile, address string) (*serverProc, error) {
-	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func startTemporalServer(ctx context.Context, bin, root string, env map[string]string, logFile, address string) (*procs.Proc, error) {
+	p, err := procs.Start("temporal server", bin, root, env, logFile, "--root", root, "--config", "deploy/temporal", "--env", "aether", "--allow-no-auth",
+		"start", "--service", "frontend", "--service", "history", "--service", "matching", "--service", "worker")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd := exec.Command(bin, "--root", root, "--config", "deploy/temporal", "--env", "aether", "--allow-no-auth",
-		"start", "--service", "frontend", "--service", "history", "--service", "matching", "--service", "worker")
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	p := &serverProc{cmd: cmd, done: make(chan struct{}), log: logFile}
-	go func() { _ = cmd.Wait(); close(p.done) }()
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		if c, err := net.DialTimeout("tcp", address, time.Second); err == nil {
@@ -423,42 +389,20 @@ func startTemporalServer(ctx context.Context, bin, root string, env map[string]s
 			}
 		}
 		select {
-		case <-p.done:
-			b, _ := os.ReadFile(logFile)
-			return nil, fmt.Errorf("temporal server exited during start-up (%s):\n%s", logFile, tail(b, 3))
+		case <-p.Done():
+			return nil, fmt.Errorf("temporal server exited during start-up (%s):\n%s", logFile, p.Tail(3))
 		case <-ctx.Done():
-			p.stop()
+			p.Stop(serverGrace)
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.stop()
+			p.Stop(serverGrace)
 			return nil, fmt.Errorf("temporal server: no frontend on %s after 2m (see %s)", address, logFile)
 		}
 	}
 }
 
-// stop sends SIGTERM and waits up to 30 s for the server to drain its
-// shards, then kills it.
-func (p *serverProc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+// serverGrace is how long the server gets after SIGTERM to drain its
+// shards before it is killed.
+const serverGrace = 30 * time.Second

@@ -21,16 +21,16 @@ type Proc struct {
 	done chan struct{}
 }
 
-// Start runs bin with the current environment plus env, in dir, logging to
-// logFile. The child gets its own process group (a terminal's Ctrl-C
+// Start runs bin with args and the current environment plus env, in dir,
+// logging to logFile. The child gets its own process group (a terminal's Ctrl-C
 // reaches the parent, which stops children in order) and is sent SIGTERM if
 // the parent dies.
-func Start(name, bin, dir string, env map[string]string, logFile string) (*Proc, error) {
+func Start(name, bin, dir string, env map[string]string, logFile string, args ...string) (*Proc, error) {
 	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
